@@ -1,0 +1,29 @@
+# stronglens: a strong-lens finder workflow (see README.md).
+# Thin on purpose: config + validation, includes, and the `all` target.
+# Imports here are stdlib-only, so a dry run costs Snakemake's own floor.
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from stronglens.configcheck import check_config  # noqa: E402  (stdlib only)
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+check_config(config)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,70 @@
+"""Checks of the workflow config that a JSON schema cannot express (stdlib only).
+
+The schema (workflow/schemas/config.schema.yaml) catches unknown keys, types
+and ranges; `check_config` adds the cross-field rules and names the offending
+key path in its error, e.g. ``datasets.synth.stamp_size``.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class ConfigError(ValueError):
+    """A config value that the workflow cannot honour; the message names the key."""
+
+
+def _ordered_range(value, key: str) -> None:
+    if isinstance(value, list) and len(value) == 2 and value[0] > value[1]:
+        raise ConfigError(f"{key}: range {value} has its lower bound above its upper bound")
+
+
+def _check_ranges(block: dict, prefix: str) -> None:
+    for name, value in block.items():
+        key = f"{prefix}.{name}"
+        if isinstance(value, dict):
+            _check_ranges(value, key)
+        else:
+            _ordered_range(value, key)
+
+
+def _check_dataset(name: str, ds: dict) -> None:
+    prefix = f"datasets.{name}"
+    _check_ranges(ds, prefix)
+    total = sum(ds["splits"].values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ConfigError(f"{prefix}.splits: fractions must sum to 1, got {total:g}")
+    if ds["source"] == "synthetic":
+        fp = ds["footprint"]
+        if fp["ra_min"] >= fp["ra_max"]:
+            raise ConfigError(f"{prefix}.footprint.ra_min: must be below ra_max ({fp['ra_min']} >= {fp['ra_max']})")
+        if fp["dec_min"] >= fp["dec_max"]:
+            raise ConfigError(f"{prefix}.footprint.dec_min: must be below dec_max ({fp['dec_min']} >= {fp['dec_max']})")
+        theta_max = ds["source_prior"]["theta_e"][1]
+        half_width = ds["stamp_size"] * 0.262 / 2.0
+        if theta_max * 2.0 > half_width:
+            raise ConfigError(
+                f"{prefix}.source_prior.theta_e: theta_E up to {theta_max}\" puts arcs (out to ~2 theta_E) "
+                f"outside a {ds['stamp_size']}-pixel stamp (half-width {half_width:.2f}\")"
+            )
+
+
+def _check_preprocessing(config: dict) -> None:
+    stamps = {name: ds["stamp_size"] for name, ds in config.get("datasets", {}).items()}
+    for name, pp in config.get("preprocessing", {}).items():
+        inner, outer = pp["annulus"]
+        if inner >= outer:
+            raise ConfigError(f"preprocessing.{name}.annulus: inner radius {inner} must be below outer radius {outer}")
+        for ds_name, size in stamps.items():
+            if outer > size / 2.0:  # the annulus must lie wholly inside the stamp
+                raise ConfigError(
+                    f"preprocessing.{name}.annulus: outer radius {outer} px does not fit in "
+                    f"datasets.{ds_name}.stamp_size = {size} (half-width {size / 2.0:g} px)"
+                )
+
+
+def check_config(config: dict) -> None:
+    """Raise ConfigError naming the key of the first cross-field inconsistency."""
+    for name, ds in config.get("datasets", {}).items():
+        _check_dataset(name, ds)
+    _check_preprocessing(config)

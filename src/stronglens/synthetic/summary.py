@@ -1,0 +1,33 @@
+"""Summary of a dataset's pair shards: counts per split, pool, tier and host type, parameter ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+QUANTITY_COLUMNS = ("theta_e_arcsec", "arc_snr", "mu_eff", "src_mag_r", "host_mag_r", "psfsize_r", "psfdepth_r", "sigma_pix_r")
+COUNT_COLUMNS = ("split", "pool", "tier", "host_type", "confuser_category", "depth_regime")
+
+
+def read_metadata_columns(paths: list[str | Path]) -> pd.DataFrame:
+    """All shards' rows without the image blobs."""
+    frames = []
+    for p in paths:
+        names = [n for n in pq.read_schema(p).names if not n.endswith("_npz")]
+        frames.append(pd.read_parquet(p, columns=names))
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarise(df: pd.DataFrame) -> dict:
+    """Counts and quantiles (5, 50, 95 %) of the survey's key quantities."""
+    out: dict = {"n_pairs": int(len(df)), "n_bricks": int(df["brickname"].nunique())}
+    out["counts"] = {c: {str(k): int(v) for k, v in df[c].value_counts().sort_index().items()} for c in COUNT_COLUMNS}
+    out["quantiles"] = {
+        c: dict(zip(("p05", "p50", "p95"), (float(v) for v in np.percentile(df[c], [5, 50, 95]))))
+        for c in QUANTITY_COLUMNS
+    }
+    out["split_hosts"] = {str(k): int(v) for k, v in df.groupby("split")["host_id"].nunique().items()}
+    return out

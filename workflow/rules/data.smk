@@ -1,0 +1,46 @@
+# Data stage: the embedded synthetic survey -> pair shards -> a per-dataset summary.
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    part="[0-9]+",
+
+
+rule simulate_survey:
+    """One shard of a synthetic paired survey (seed schema, NPZ blobs per band)."""
+    output:
+        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+    params:
+        cfg=lambda wc: as_json(dataset_cfg(wc.dataset)),
+        seed=config["seed"],
+        code=code("simulate_survey"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/simulate_survey/{{dataset}}/part-{{part}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/simulate_survey/{{dataset}}/part-{{part}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
+        " --part {wildcards.part} --seed {params.seed} --config {params.cfg:q}"
+        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
+rule survey_summary:
+    """Counts, splits and parameter ranges of a dataset, for the README and the report."""
+    input:
+        shard_paths,
+    output:
+        f"{RESULTS}/data/{{dataset}}/summary.json",
+    params:
+        code=code("survey_summary"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/survey_summary/{{dataset}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/survey_summary/{{dataset}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.survey_summary --out {output:q} {input:q} > {log:q} 2>&1"
