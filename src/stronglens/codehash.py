@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "stronglens"
@@ -57,7 +57,7 @@ def stage_modules(src_root: Path, stage: str) -> list[Path]:
     return sorted(set(seen.values()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def stage_code_hash(src_root: str, stage: str) -> str:
     """SHA-256 (first 16 hex digits) over the stage's reachable library sources."""
     root = Path(src_root)

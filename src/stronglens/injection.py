@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import torch
 
 from stronglens.grid import pixel_grid, subpixel_offsets
+from stronglens.physics.geometry import expand_like, to_major_axis_frame
 from stronglens.physics.lens import LensParams, ray_shoot
 from stronglens.physics.psf import fft_convolve
 from stronglens.physics.source import SourceParams, source_sb
-from stronglens.physics.geometry import expand_like, to_major_axis_frame
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,14 @@ class RenderSettings:
 
     npix: int
     pixscale: float = 0.262
-    oversample: int = 8
+    oversample: int = 16
     adaptive: bool = True
     refine_re: float = 3.0
     refine_sigma: float = 3.0
     refine_footprint: float = 2.0
     refine_density: float = 2.0
     levels: tuple[int, ...] = (2, 4, 8, 16)
-    cusp_oversample: int = 16
+    cusp_oversample: int = 32
     max_points: int = 4_000_000
 
 
@@ -139,7 +139,9 @@ def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: 
     # |d ln I / d r|^-1 = n r_e^(1/n) d^(1 - 1/n) / b_n (r_e along the minor axis).
     n = expand_like(src.n, d_sersic)
     d_close = (d_sersic - h).clamp_min(0.1 * re_minor)
-    scale_sersic = n * re_minor.pow(1.0 / n) * d_close.pow(1.0 - 1.0 / n) / expand_like(src.b_n, d_sersic)
+    # Capped at r_e: for n < 1 the log-slope vanishes at the centre but the curvature does not.
+    local = n * re_minor.pow(1.0 / n) * d_close.pow(1.0 - 1.0 / n) / expand_like(src.b_n, d_sersic)
+    scale_sersic = torch.minimum(local, re_minor)
     need = torch.where(near, s.refine_density * h / scale_sersic, torch.zeros_like(h))
     for k in range(src.clump_frac.shape[1]):
         present = expand_like(src.clump_frac[:, k] > 0, bx)

@@ -25,8 +25,11 @@ def git_commit(repo: Path | None = None) -> str:
     """HEAD commit of the repository holding the library, '+dirty' if modified; 'unknown' outside git."""
     repo = repo or Path(__file__).resolve().parents[2]
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+
+        head = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--", "src")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

@@ -8,7 +8,7 @@ band fluxes and PSF kernels, so an arc can be re-rendered from its row alone
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -58,6 +58,8 @@ def source_band_flux(rows: Mapping[str, Sequence], dtype=torch.float64) -> torch
     return torch.as_tensor(mag_to_nmgy(mags), dtype=dtype)
 
 
-def psf_kernels_from_rows(rows: Mapping[str, Sequence], pixscale: float, kind: str, moffat_beta: float, dtype=torch.float64) -> torch.Tensor:
+def psf_kernels_from_rows(
+    rows: Mapping[str, Sequence], pixscale: float, kind: str, moffat_beta: float, dtype=torch.float64
+) -> torch.Tensor:
     """(B, 3, k, k) PSF kernels from psfsize_r."""
     return make_psf_kernels(_col(rows, "psfsize_r", dtype), pixscale, kind, moffat_beta)

@@ -87,7 +87,10 @@ def _render(records: list[dict], cfg: dict, settings: RenderSettings, kernels: t
     return render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE), kernels, settings)
 
 
-def _accepted_arcs(rngs: list[np.random.Generator], hosts: list[H.HostDraw], lensing: list[dict], cfg: dict, settings, kernels, sigma_r: torch.Tensor):
+def _accepted_arcs(
+    rngs: list[np.random.Generator], hosts: list[H.HostDraw], lensing: list[dict], cfg: dict,
+    settings: RenderSettings, kernels: torch.Tensor, sigma_r: torch.Tensor,
+):
     """Render arcs, redrawing lens+source of rows below min_arc_snr (row's own generator)."""
     prior = cfg["source_prior"]
     n = len(lensing)

@@ -1,0 +1,101 @@
+"""End to end: the real Snakemake workflow on config/test.yaml, in a scratch copy of the repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO
+
+from stronglens.artifacts import read_parquet_metadata
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
+    return proc
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    wd = tmp_path_factory.mktemp("wf")
+    for item in ("Snakefile", "workflow", "config", "profiles", "Makefile"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
+    (wd / "src").symlink_to(REPO / "src")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "--cores", "2", "all")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return wd
+
+
+def test_all_builds_the_survey(workdir):
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    ds = cfg["datasets"]["tiny"]
+    shards = sorted((workdir / "results" / "data" / "tiny" / "pairs").glob("part-*.parquet"))
+    assert len(shards) == -(-ds["n_pairs"] // ds["shard_size"])
+    df = pd.concat([pd.read_parquet(p) for p in shards])
+    assert len(df) == ds["n_pairs"] and df["pair_id"].is_unique
+    summary = json.loads((workdir / "results" / "data" / "tiny" / "summary.json").read_text())
+    assert summary["n_pairs"] == ds["n_pairs"]
+    assert sum(summary["counts"]["split"].values()) == ds["n_pairs"]
+    meta = read_parquet_metadata(shards[0])
+    assert len(meta["config_sha256"]) == 64 and meta["config"]["block"]["n_pairs"] == ds["n_pairs"]
+    assert meta["packages"]["torch"].startswith("2.14.1")
+    assert (workdir / "results" / "logs" / "simulate_survey" / "tiny" / "part-0.log").exists()
+
+
+def test_second_run_has_nothing_to_do(workdir):
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_dataset_change_reruns_that_dataset(workdir, tmp_path):
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    cfg["datasets"]["tiny"]["plant_core_shortcut"] = 0.1
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(workdir, "--configfile", str(path), "-n", "all")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0
+    assert "simulate_survey" in out and "params" in out.lower()
+
+
+@pytest.mark.parametrize("profile", ["profiles/lambda", "lambda"])
+def test_lambda_profile_dry_run(workdir, tmp_path, profile):
+    xdg = tmp_path / "xdg"
+    user_dir = xdg / "snakemake"
+    (user_dir / "slurm").mkdir(parents=True)  # a user's own profile must survive set-up
+    (user_dir / "slurm" / "config.yaml").write_text("jobs: 1\n")
+    subprocess.run(["make", "-s", "profiles", f"SNAKEMAKE_CONFIG_DIR={user_dir}"], cwd=workdir, check=True)
+    assert (user_dir / "lambda").is_symlink()
+    assert (user_dir / "slurm" / "config.yaml").read_text() == "jobs: 1\n"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(xdg)}
+    proc = snakemake(workdir, "--profile", profile, "--configfile", "config/test.yaml", "-n", "all", env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean(workdir):
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "--lint")
+    assert proc.returncode == 0
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_setup_never_clobbers_a_user_profile(workdir, tmp_path):
+    user_dir = tmp_path / "snakemake"
+    (user_dir / "lambda").mkdir(parents=True)
+    (user_dir / "lambda" / "config.yaml").write_text("cores: 3\n")
+    proc = subprocess.run(["make", "-s", "profiles", f"SNAKEMAKE_CONFIG_DIR={user_dir}"], cwd=workdir,
+                          capture_output=True, text=True, check=True)
+    assert "left alone" in proc.stdout
+    assert not (user_dir / "lambda").is_symlink()
+    assert (user_dir / "lambda" / "config.yaml").read_text() == "cores: 3\n"
