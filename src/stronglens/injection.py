@@ -156,7 +156,9 @@ def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: 
     factor = torch.where(need > 0, chosen, torch.ones_like(chosen))
     # A cuspy Sersic core (n > 1) inside the pixel's footprint: the sampled value
     # depends on the sub-pixel phase of the cusp, so sample it finer still.
-    cusp = (d_sersic < h) & (n > 1.0)
+    # Pixels whose footprint is wider than two pixels are demagnified (next to the
+    # lens centre) and carry little flux: they keep the regular factor.
+    cusp = (d_sersic < 0.75 * h) & (n > 1.0) & (h < 2.0 * s.pixscale)
     return torch.where(cusp, torch.full_like(factor, max(s.cusp_oversample, s.oversample)), factor)
 
 

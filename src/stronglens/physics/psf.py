@@ -78,18 +78,32 @@ def make_psf_kernels(
     raise ValueError(f"unknown PSF kind {kind!r}; expected 'gaussian' or 'moffat'")
 
 
+def fast_fft_size(n: int) -> int:
+    """Smallest integer >= n whose only prime factors are 2, 3 and 5 (fast FFT lengths)."""
+    m = n
+    while True:
+        k = m
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return m
+        m += 1
+
+
 def fft_convolve(images: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     """Linear ('same'-size) convolution of (B, C, H, W) images with (B, C, k, k) kernels.
 
-    The FFT grid is padded to H + k - 1, i.e. by the full kernel radius (>= 3
-    sigma of the PSF) on each side, so nothing wraps around.
+    The FFT grid is padded to at least H + k - 1, i.e. by the full kernel
+    radius (>= 3 sigma of the PSF) on each side, so nothing wraps around; it
+    is rounded up to a 2-3-5-smooth length for speed.
     """
     h, w = images.shape[-2:]
     k = kernels.shape[-1]
     if k % 2 != 1 or kernels.shape[-2] != k:
         raise ValueError(f"kernels must be square and odd-sized, got {tuple(kernels.shape[-2:])}")
     r = k // 2
-    size = (h + k - 1, w + k - 1)
+    size = (fast_fft_size(h + k - 1), fast_fft_size(w + k - 1))
     spec = torch.fft.rfft2(images, s=size) * torch.fft.rfft2(kernels, s=size)
     full = torch.fft.irfft2(spec, s=size)
     return full[..., r : r + h, r : r + w]

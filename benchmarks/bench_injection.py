@@ -1,0 +1,166 @@
+"""Injection speed and flux accuracy: this engine vs lenstronomy, side by side.
+
+Same random lenses and sources for both (the selection-function prior of
+SCIENCE.md section 8), 101x101 stamps, 3 bands, a Gaussian PSF per band.
+Prints, for each renderer: three-band injections per second, and the relative
+error of the injected (PSF-convolved, r-band) flux against a 32x uniformly
+oversampled reference rendered by this engine in float64 with the same
+Sersic b_n convention as the renderer under test; then the speed ratios.
+
+    python benchmarks/bench_injection.py [--n-speed 1024] [--n-compare 24] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from stronglens.injection import RenderSettings, render_arcs
+from stronglens.physics.psf import band_fwhm, make_psf_kernels
+from stronglens.physics.sersic import lenstronomy_bn, sersic_ie_for_unit_flux
+from stronglens.rng import generator
+from stronglens.synthetic.params import lens_from_rows, source_band_flux, source_from_rows
+from stronglens.synthetic.priors import draw_lens, draw_source
+from stronglens.synthetic.survey import _lens_source_columns
+
+NPIX = 101
+PIX = 0.262
+SF_PRIOR = {
+    "theta_e": [0.5, 3.0], "beta_frac": [0.1, 1.0], "mag_r": [23.0, 26.0], "re_arcsec": [0.05, 0.5], "n": [0.5, 4.0],
+    "q": [0.5, 1.0], "colours": "restframe", "clump_probability": 0.6, "clump_flux_fraction": [0.15, 0.45],
+}
+LENS_PRIOR = {"theta_e": [0.5, 3.0], "q": [0.5, 1.0], "shear_max": 0.08}
+PRESETS = {
+    "default": RenderSettings(npix=NPIX, pixscale=PIX),
+    "fast": RenderSettings(npix=NPIX, pixscale=PIX, oversample=8, cusp_oversample=16),
+}
+
+
+def draw_systems(n: int, seed: int = 1) -> dict[str, list]:
+    """n lens+source systems and PSF sizes, as survey-style columns."""
+    rows = []
+    for i in range(n):
+        rng = generator(seed, "bench_injection", i)
+        lens = draw_lens(rng, LENS_PRIOR, None, None)
+        cols = _lens_source_columns(lens, draw_source(rng, SF_PRIOR, lens.theta_e))
+        cols["psfsize_r"] = float(rng.uniform(0.9, 1.8))
+        rows.append(cols)
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+def engine_inputs(cols: dict, dtype: torch.dtype, device: str, bn_lenstronomy: bool = False):
+    lens = lens_from_rows(cols, dtype).to(device, dtype)
+    src = source_from_rows(cols, dtype)
+    if bn_lenstronomy:
+        src.b_n = lenstronomy_bn(src.n)
+    src = src.to(device, dtype)
+    flux = source_band_flux(cols, dtype).to(device)
+    kern = make_psf_kernels(torch.as_tensor(cols["psfsize_r"], dtype=dtype), PIX).to(device)
+    return lens, src, flux, kern
+
+
+def engine_run(cols: dict, settings: RenderSettings, dtype, device: str, batch: int, bn_lenstronomy=False) -> torch.Tensor:
+    lens, src, flux, kern = engine_inputs(cols, dtype, device, bn_lenstronomy)
+    out = []
+    for start in range(0, lens.batch_size, batch):
+        idx = torch.arange(start, min(lens.batch_size, start + batch), device=device)
+        out.append(render_arcs(lens.index(idx), src.index(idx), flux[idx], kern[idx], settings).arcs)
+    return torch.cat(out)
+
+
+def reference_r_flux(cols: dict, bn_lenstronomy: bool) -> np.ndarray:
+    ref = RenderSettings(npix=NPIX, pixscale=PIX, oversample=32, adaptive=False)
+    arcs = engine_run(cols, ref, torch.float64, "cpu", 4, bn_lenstronomy)
+    return arcs[:, 1].sum(dim=(-1, -2)).numpy()
+
+
+def lenstronomy_run(cols: dict) -> tuple[np.ndarray, float]:
+    """(B, 3, H, W) images from lenstronomy's ImageModel per band at 4x supersampling, and the
+    seconds spent in `ImageModel.image` alone (model set-up is not timed: lenstronomy's best case)."""
+    from lenstronomy.Data.imaging_data import ImageData
+    from lenstronomy.Data.psf import PSF
+    from lenstronomy.ImSim.image_model import ImageModel
+    from lenstronomy.LensModel.lens_model import LensModel
+    from lenstronomy.LightModel.light_model import LightModel
+    from lenstronomy.Util import param_util
+
+    c = NPIX // 2
+    data_kw = dict(image_data=np.zeros((NPIX, NPIX)), ra_at_xy_0=-c * PIX, dec_at_xy_0=-c * PIX,
+                   transform_pix2angle=np.array([[PIX, 0.0], [0.0, PIX]]))
+    lens_model = LensModel(["SIE", "SHEAR"])
+    fwhm = band_fwhm(torch.as_tensor(cols["psfsize_r"], dtype=torch.float64)).numpy()
+    flux = source_band_flux(cols).numpy()
+    out = np.zeros((len(cols["theta_e_arcsec"]), 3, NPIX, NPIX))
+    seconds = 0.0
+    for i in range(len(out)):
+        e1, e2 = param_util.phi_q2_ellipticity(cols["lens_phi"][i], cols["lens_q"][i])
+        kw_lens = [dict(theta_E=cols["theta_e_arcsec"][i], e1=e1, e2=e2, center_x=0.0, center_y=0.0),
+                   dict(gamma1=cols["shear_gamma1"][i], gamma2=cols["shear_gamma2"][i])]
+        n, re = cols["src_n"][i], cols["src_re_arcsec"][i]
+        se1, se2 = param_util.phi_q2_ellipticity(cols["src_phi"][i], cols["src_q"][i])
+        fracs = cols["clump_frac"][i]
+        ie = float(sersic_ie_for_unit_flux(torch.tensor(re), torch.tensor(n), lenstronomy_bn(torch.tensor(n))))
+        light = LightModel(["SERSIC_ELLIPSE"] + ["GAUSSIAN"] * len(fracs))
+        for b in range(3):
+            f = flux[i, b]
+            kw_src = [dict(amp=f * (1 - sum(fracs)) * ie, R_sersic=re, n_sersic=n, e1=se1, e2=se2,
+                           center_x=cols["src_x_arcsec"][i], center_y=cols["src_y_arcsec"][i])]
+            kw_src += [dict(amp=f * fr, sigma=s, center_x=x, center_y=y) for fr, s, x, y in
+                       zip(fracs, cols["clump_sigma_arcsec"][i], cols["clump_x_arcsec"][i], cols["clump_y_arcsec"][i])]
+            psf = PSF(psf_type="GAUSSIAN", fwhm=float(fwhm[i, b]), pixel_size=PIX, truncation=4)
+            model = ImageModel(ImageData(**data_kw), psf, lens_model_class=lens_model, source_model_class=light,
+                               kwargs_numerics=dict(supersampling_factor=4))
+            t0 = time.perf_counter()
+            out[i, b] = model.image(kwargs_lens=kw_lens, kwargs_source=kw_src)
+            seconds += time.perf_counter() - t0
+    return out, seconds
+
+
+def flux_errors(r_flux: np.ndarray, ref: np.ndarray) -> str:
+    err = np.abs(r_flux / ref - 1.0)
+    return f"median {np.median(err):.2e}  p95 {np.percentile(err, 95):.2e}  max {err.max():.2e}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-speed", type=int, default=1024, help="systems timed for this engine")
+    ap.add_argument("--n-compare", type=int, default=24, help="systems rendered by lenstronomy and the 32x reference")
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+    dev = args.device
+    print(f"torch {torch.__version__}, device {dev}, threads {torch.get_num_threads()}, {NPIX}x{NPIX}, 3 bands, Gaussian PSF")
+
+    speed_cols = draw_systems(args.n_speed)
+    cmp_cols = {k: v[: args.n_compare] for k, v in speed_cols.items()}
+    results = {}
+    for name, settings in PRESETS.items():
+        engine_run(cmp_cols, settings, torch.float32, dev, args.batch)  # warm-up
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        engine_run(speed_cols, settings, torch.float32, dev, args.batch)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        rate = args.n_speed / (time.perf_counter() - t0)
+        r_flux = engine_run(cmp_cols, settings, torch.float32, dev, args.batch)[:, 1].sum(dim=(-1, -2)).double().cpu().numpy()
+        results[name] = (rate, r_flux)
+
+    lt, lt_seconds = lenstronomy_run(cmp_cols)
+    lt_rate = args.n_compare / lt_seconds
+    ref_exact = reference_r_flux(cmp_cols, bn_lenstronomy=False)
+    ref_lt = reference_r_flux(cmp_cols, bn_lenstronomy=True)
+
+    print(f"\n{'renderer':<34}{'inj/s':>10}   flux error vs 32x reference (n={args.n_compare})")
+    for name, (rate, r_flux) in results.items():
+        print(f"{'stronglens ' + name + ' (batched, ' + dev + ')':<34}{rate:>10.1f}   {flux_errors(r_flux, ref_exact)}")
+    print(f"{'lenstronomy 4x (per band)':<34}{lt_rate:>10.1f}   {flux_errors(lt[:, 1].sum(axis=(-1, -2)), ref_lt)}")
+    for name, (rate, _) in results.items():
+        print(f"speed ratio stronglens {name} / lenstronomy: {rate / lt_rate:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
