@@ -106,19 +106,22 @@ def test_injected_flux_is_mu_times_source_flux_and_psf_conserves_it():
 
 
 def test_zero_mass_returns_the_source():
-    src = make_source(0.4, -0.2, 0.3, 2.0, 0.6, 0.9, ((0.5, -0.1, 0.06, 0.2),))
+    clumps = ((0.5, -0.1, 0.06, 0.2),)
+    bn = lenstronomy_bn(T(2.0))
+    src = make_source(0.4, -0.2, 0.3, 2.0, 0.6, 0.9, clumps, b_n=bn)
     unit, _ = lensed_unit_image(make_lens(0.0, 0.8, 0.3, 0.0, 0.0), src, RenderSettings(npix=65, oversample=8, adaptive=False))
+    e1, e2 = param_util.phi_q2_ellipticity(0.9, 0.6)
     theirs = lenstronomy_image(
         65, 8, [dict(theta_E=0.0, e1=0.0, e2=0.0, center_x=0.0, center_y=0.0), dict(gamma1=0.0, gamma2=0.0)],
-        dict(amp=0.8 * float(sersic_ie_for_unit_flux(T(0.3), T(2.0), src.b_n)), R_sersic=0.3, n_sersic=2.0,
-             e1=param_util.phi_q2_ellipticity(0.9, 0.6)[0], e2=param_util.phi_q2_ellipticity(0.9, 0.6)[1],
+        dict(amp=0.8 * float(sersic_ie_for_unit_flux(T(0.3), T(2.0), bn)), R_sersic=0.3, n_sersic=2.0, e1=e1, e2=e2,
              center_x=0.4, center_y=-0.2),
-        ((0.5, -0.1, 0.06, 0.2),),
+        clumps,
     )
-    # lenstronomy's Sersic uses its own b_n here, so compare the total flux and the shape loosely,
-    # and the total flux of our unlensed source exactly.
-    assert float(unit.sum()) == pytest.approx(1.0, rel=0.01)
-    assert np.abs(unit[0].numpy() - theirs).max() < 0.05 * theirs.max()
+    assert np.abs(unit[0].numpy() - theirs).max() < 0.01 * theirs.max()
+    # The unlensed source carries its whole (unit) flux, Sersic and clumps together.
+    exact = make_source(0.4, -0.2, 0.3, 2.0, 0.6, 0.9, clumps)
+    unit_exact, _ = lensed_unit_image(make_lens(0.0, 0.8, 0.3), exact, RenderSettings(npix=65))
+    assert float(unit_exact.sum()) == pytest.approx(1.0, rel=0.01)
 
 
 def test_batch_equals_one_by_one():
