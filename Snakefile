@@ -12,7 +12,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from stronglens.configcheck import check_config  # noqa: E402  (stdlib only)
 
 
-configfile: "config/config.yaml"
+# The embedded default, unless the user names their own with --configfile.
+if not config:
+
+    configfile: "config/config.yaml"
+
 
 
 validate(config, "workflow/schemas/config.schema.yaml")
@@ -21,6 +25,8 @@ check_config(config)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/checks.smk"
+include: "workflow/rules/preprocess.smk"
 
 
 rule all:

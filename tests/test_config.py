@@ -52,7 +52,7 @@ def test_schema_errors_name_the_key(path, value, key):
     [
         (["datasets", "s", "stamp_size"], 48, r"preprocessing\.p\.annulus"),  # stamp smaller than the annulus
         (["preprocessing", "p", "annulus"], [30, 20], r"preprocessing\.p\.annulus"),
-        (["datasets", "s", "splits"], {"train": 0.5, "val": 0.2}, r"datasets\.s\.splits"),
+        (["datasets", "s", "splits"], {"train": 0.5, "val": 0.2, "test": 0.2}, r"datasets\.s\.splits"),
         (["datasets", "s", "source_prior", "mag_r"], [25.0, 22.0], r"datasets\.s\.source_prior\.mag_r"),
         (["datasets", "s", "source_prior", "theta_e"], [0.5, 6.0], r"datasets\.s\.source_prior\.theta_e"),
     ],

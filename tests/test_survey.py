@@ -108,15 +108,14 @@ def test_sky_sigma_matches_psfdepth(shard):
 def test_columns_and_paired_schema(shard):
     cfg, df = shard
     for col in ("stamp_npz", "ctrl_stamp_npz", "ra", "dec", "brickname", "theta_e_arcsec", "arc_snr", "psfsize_r",
-                "psfdepth_r", "split", "healpix_128", "host_id", "tier", "pool", "mu_eff", "beta_frac"):
+                "psfdepth_r", "healpix_128", "host_id", "tier", "pool", "mu_eff", "beta_frac"):
         assert col in df.columns
     assert df["host_id"].is_unique and df["pair_id"].is_unique
     assert set(df["tier"]) <= {"A", "B"} and set(df["pool"]) <= {"N1", "N2"}
     assert (df["arc_snr"] >= cfg["source_prior"]["min_arc_snr"]).all()
     assert df[["ra", "dec", "healpix_128"]].notna().all().all()
     assert images(df, "stamp_npz").shape == (len(df), 3, 64, 64)
-    # Splits are assigned per brick: no brick is in two splits.
-    assert (df.groupby("brickname")["split"].nunique() == 1).all()
+    assert df["brickname"].nunique() < len(df)  # hosts cluster: bricks are shared, so spatial splits bite
     assert ((df["beta_frac"] >= 0.1) & (df["beta_frac"] <= 1.0)).all()
 
 

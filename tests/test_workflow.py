@@ -45,7 +45,7 @@ def test_all_builds_the_survey(workdir):
     assert len(df) == ds["n_pairs"] and df["pair_id"].is_unique
     summary = json.loads((workdir / "results" / "data" / "tiny" / "summary.json").read_text())
     assert summary["n_pairs"] == ds["n_pairs"]
-    assert sum(summary["counts"]["split"].values()) == ds["n_pairs"]
+    assert sum(summary["counts"]["pool"].values()) == ds["n_pairs"]
     meta = read_parquet_metadata(shards[0])
     assert len(meta["config_sha256"]) == 64 and meta["config"]["block"]["n_pairs"] == ds["n_pairs"]
     assert meta["packages"]["torch"].startswith("2.14.1")

@@ -36,5 +36,27 @@ def shard_paths(wildcards):
     )
 
 
+SPLITS = ["train", "val", "test"]
+MANIFEST_KEYS = ("split_by", "splits", "subsample", "tier_weights")
+CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
+
+
+def survey_cfg(dataset):
+    """The slice of a dataset block that the simulated survey depends on."""
+    block = dataset_cfg(dataset)
+    return {k: v for k, v in block.items() if k not in MANIFEST_KEYS + CHECK_KEYS}
+
+
+def manifest_cfg(dataset):
+    """The slice of a dataset block that the manifest depends on."""
+    return {k: dataset_cfg(dataset)[k] for k in MANIFEST_KEYS}
+
+
 def all_targets():
-    return [f"{RESULTS}/data/{name}/summary.json" for name in config["datasets"]]
+    targets = [f"{RESULTS}/data/{name}/summary.json" for name in config["datasets"]]
+    targets += [
+        f"{RESULTS}/gates/data/{name}-{mode}.json"
+        for name in config["datasets"]
+        for mode in config["preprocessing"]
+    ]
+    return targets

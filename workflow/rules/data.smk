@@ -4,6 +4,8 @@
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     part="[0-9]+",
+    pairing="paired|unpaired",
+    mode="[A-Za-z0-9_]+",
 
 
 rule simulate_survey:
@@ -11,7 +13,7 @@ rule simulate_survey:
     output:
         f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
     params:
-        cfg=lambda wc: as_json(dataset_cfg(wc.dataset)),
+        cfg=lambda wc: as_json(survey_cfg(wc.dataset)),
         seed=config["seed"],
         code=code("simulate_survey"),
         py=PYTHON,

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 QUANTITY_COLUMNS = ("theta_e_arcsec", "arc_snr", "mu_eff", "src_mag_r", "host_mag_r", "psfsize_r", "psfdepth_r", "sigma_pix_r")
-COUNT_COLUMNS = ("split", "pool", "tier", "host_type", "confuser_category", "depth_regime")
+COUNT_COLUMNS = ("pool", "tier", "host_type", "confuser_category", "depth_regime")
 
 
 def read_metadata_columns(paths: list[str | Path]) -> pd.DataFrame:
@@ -29,5 +29,4 @@ def summarise(df: pd.DataFrame) -> dict:
         c: dict(zip(("p05", "p50", "p95"), (float(v) for v in np.percentile(df[c], [5, 50, 95]))))
         for c in QUANTITY_COLUMNS
     }
-    out["split_hosts"] = {str(k): int(v) for k, v in df.groupby("split")["host_id"].nunique().items()}
     return out

@@ -5,6 +5,8 @@ noise, ``stamp`` = host + lensed arc (+ the planted core shortcut, if asked)
 + the *same* noise realisation, so ``stamp - ctrl`` is exactly the noiseless
 arc. Row i draws everything from its own generator keyed by
 (seed, "survey:<dataset>", i), so a shard regenerates alone and identically.
+Splits are not assigned here: the manifest stage derives them from bricks
+or HEALPix cells, so changing split settings never re-simulates the survey.
 Rendering is batched over the shard in float64 on the CPU (bytes are then the
 same on every machine with the same library versions).
 """
@@ -23,7 +25,7 @@ from stronglens.injection import RenderSettings, arc_snr, render_arcs
 from stronglens.npzblob import encode_bands
 from stronglens.photometry import sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, fft_convolve
-from stronglens.rng import generator, unit_hash
+from stronglens.rng import generator
 from stronglens.sky import brick_names, healpix_nested
 from stronglens.survey_constants import BANDS, PIXSCALE_ARCSEC
 from stronglens.synthetic import hosts as H
@@ -47,15 +49,6 @@ def shard_rows(n_pairs: int, shard_size: int, part: int) -> range:
     if not 0 <= part < n_parts:
         raise ValueError(f"part {part} out of range: the dataset has {n_parts} shards")
     return range(part * shard_size, min(n_pairs, (part + 1) * shard_size))
-
-
-def assign_split(bricks: np.ndarray, seed: int, fractions: dict[str, float]) -> np.ndarray:
-    """Split of every row from a hash of its brick: spatially disjoint by construction."""
-    names = list(fractions)
-    edges = np.cumsum([fractions[n] for n in names])
-    u = np.array([unit_hash(seed, f"split:{b}") for b in bricks])
-    idx = np.minimum(np.searchsorted(edges, u * edges[-1], side="right"), len(names) - 1)
-    return np.asarray(names, dtype=object)[idx]
 
 
 def _lens_source_columns(lens, src) -> dict:
@@ -176,7 +169,6 @@ def simulate_shard(cfg: dict, dataset: str, part: int, seed: int) -> pd.DataFram
         "ctrl_stamp_npz": [encode_bands(c) for c in ctrl],
         "ra": ra, "dec": dec, "brickname": bricks.astype(object),
         "healpix_128": healpix_nested(ra, dec, HEALPIX_NSIDE),
-        "split": assign_split(bricks, seed, cfg["splits"]),
         "stamp_size": np.full(len(rows), npix, dtype=np.int64),
         "host_type": [h.host_type for h in hosts],
         "host_is_lrg": [h.is_lrg for h in hosts],

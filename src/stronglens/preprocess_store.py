@@ -1,0 +1,69 @@
+"""Preprocess a manifest shard by shard into one memory-mappable float32 array per split.
+
+Outputs per split: ``<split>.npy`` (N x C x H x W, float32) and
+``<split>.index.parquet`` (the manifest rows of that split, row i <-> image i).
+Memory stays bounded by one shard: each shard is read once, its images
+normalised in batches and written into the split arrays in place. Arrays are
+written to temporary files and renamed only when every image has passed, so a
+failure never leaves a partial array behind.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stronglens.artifacts import write_parquet
+from stronglens.preprocess import preprocess
+from stronglens.shards import iter_shard_images
+
+BATCH = 512
+
+
+def preprocess_manifest(manifest: pd.DataFrame, pp: dict, outputs: dict[str, tuple[Path, Path]],
+                        expected_shape: tuple[int, int, int], provenance: dict) -> dict[str, int]:
+    """Write `outputs[split] = (npy, index)` for every split; returns rows per split."""
+    manifest = manifest.reset_index(drop=True)
+    split_pos = manifest.groupby("split").cumcount().to_numpy()
+    counts = manifest["split"].value_counts().to_dict()
+    missing = [s for s in outputs if counts.get(s, 0) == 0]
+    if missing:
+        raise ValueError(f"split(s) {missing} are empty in the manifest: field split")
+    with _atomic_arrays(outputs, counts, expected_shape) as arrays:
+        for positions, images in iter_shard_images(manifest, expected_shape):
+            for start in range(0, len(positions), BATCH):
+                pos = positions[start : start + BATCH]
+                labels = [f"{manifest.at[p, 'shard']} row {manifest.at[p, 'row']}" for p in pos]
+                y = preprocess(torch.from_numpy(images[start : start + BATCH]).double(), pp["mode"], tuple(pp["annulus"]),
+                               pp["clip"], pp["stretch"], labels).float().numpy()
+                for split in np.unique(manifest.loc[pos, "split"]):
+                    sel = (manifest.loc[pos, "split"] == split).to_numpy()
+                    arrays[split][split_pos[pos[sel]]] = y[sel]
+    for split, (_, index_path) in outputs.items():
+        write_parquet(manifest[manifest["split"] == split].reset_index(drop=True), index_path, provenance)
+    return {s: int(counts[s]) for s in outputs}
+
+
+@contextmanager
+def _atomic_arrays(outputs: dict[str, tuple[Path, Path]], counts: dict, shape: tuple[int, int, int]):
+    """Temporary .npy memmaps per split, renamed onto their paths only if the block succeeds."""
+    tmps = {split: Path(npy).with_name(f".{Path(npy).name}.tmp") for split, (npy, _) in outputs.items()}
+    try:
+        arrays = {}
+        for split, tmp in tmps.items():
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            arrays[split] = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(counts[split],) + shape)
+        yield arrays
+        for arr in arrays.values():
+            arr.flush()
+        del arrays
+        for split, tmp in tmps.items():
+            os.replace(tmp, outputs[split][0])
+    finally:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)

@@ -1,0 +1,53 @@
+"""Rule build_manifest: pair shards -> manifest-paired.parquet and manifest-unpaired.parquet.
+
+python -m stronglens.stages.build_manifest --config '<manifest settings JSON>' --seed S \
+    --paired P.parquet --unpaired U.parquet part-0.parquet part-1.parquet ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from stronglens.artifacts import write_parquet
+from stronglens.manifest import ManifestError, build_manifests
+from stronglens.provenance import provenance
+
+REQUIRED = ("pair_id", "host_id", "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "psfsize_r", "psfdepth_r", "tier",
+            "stamp_npz", "ctrl_stamp_npz")
+
+
+def read_shard(path: str) -> pd.DataFrame:
+    """Metadata of a pair shard (no blobs); a missing file or column is named."""
+    if not Path(path).is_file():
+        raise ManifestError(f"{path}: no such file")
+    names = pq.read_schema(path).names
+    missing = [c for c in REQUIRED if c not in names]
+    if missing:
+        raise ManifestError(f"{path}: missing column(s) {missing}: field {missing[0]}")
+    return pd.read_parquet(path, columns=[c for c in names if not c.endswith("_npz")])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--code-hash", default=None)
+    ap.add_argument("--paired", required=True)
+    ap.add_argument("--unpaired", required=True)
+    ap.add_argument("shards", nargs="+")
+    args = ap.parse_args(argv)
+    cfg = json.loads(args.config)
+    paired, unpaired = build_manifests([(p, read_shard(p)) for p in args.shards], cfg, args.seed)
+    meta = provenance({"manifest": cfg, "seed": args.seed}, args.code_hash)
+    write_parquet(paired, args.paired, meta)
+    write_parquet(unpaired, args.unpaired, meta)
+    print(f"paired: {len(paired)} rows, unpaired: {len(unpaired)} rows")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Rule check_pairs: the five paired-integrity checks on a sample of pairs; fails on any failure.
+
+python -m stronglens.stages.check_pairs --manifest manifest-paired.parquet --sample 100 --seed S \
+    --stamp-size 64 --max-abs 1e4 --out pairs.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from stronglens.artifacts import write_json
+from stronglens.checks import check_pairs, sample_pairs
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--sample", type=int, default=100)
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--stamp-size", type=int, required=True)
+    ap.add_argument("--max-abs", type=float, required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    picks = sample_pairs(pd.read_parquet(args.manifest), args.sample, args.seed)
+    blobs = {}
+    for shard, group in picks.groupby("shard", sort=True):
+        table = pq.read_table(shard, columns=["stamp_npz", "ctrl_stamp_npz"])
+        for row in group["row"]:
+            blobs[(shard, int(row))] = (table.column("stamp_npz")[int(row)].as_py(), table.column("ctrl_stamp_npz")[int(row)].as_py())
+    report = check_pairs(picks, blobs, (3, args.stamp_size, args.stamp_size), args.max_abs)
+    if not report["passed"]:
+        print(json.dumps(report, indent=2), file=sys.stderr)
+        sys.exit(f"check_pairs FAILED: {report['n_failed_rows']} of {report['n_checked']} pairs; see the report above")
+    write_json(report, args.out)
+
+
+if __name__ == "__main__":
+    main()

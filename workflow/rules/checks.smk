@@ -1,0 +1,69 @@
+# Manifests and the integrity checks that gate everything downstream.
+
+
+rule build_manifest:
+    """Paired and unpaired manifests: one row per sample, spatial splits, tiers, weights."""
+    input:
+        shard_paths,
+    output:
+        paired=f"{RESULTS}/data/{{dataset}}/manifest-paired.parquet",
+        unpaired=f"{RESULTS}/data/{{dataset}}/manifest-unpaired.parquet",
+    params:
+        cfg=lambda wc: as_json(manifest_cfg(wc.dataset)),
+        seed=config["seed"],
+        code=code("build_manifest"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/build_manifest/{{dataset}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/build_manifest/{{dataset}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.build_manifest --config {params.cfg:q} --seed {params.seed}"
+        " --code-hash {params.code} --paired {output.paired:q} --unpaired {output.unpaired:q} {input:q} > {log:q} 2>&1"
+
+
+rule check_splits:
+    """Split overlaps of bricks, HEALPix cells and hosts, and missing coordinates: all must be 0."""
+    input:
+        rules.build_manifest.output.paired,
+        rules.build_manifest.output.unpaired,
+    output:
+        f"{RESULTS}/checks/{{dataset}}/splits.json",
+    params:
+        code=code("check_splits"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/check_splits/{{dataset}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/check_splits/{{dataset}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.check_splits --out {output:q} {input:q} > {log:q} 2>&1"
+
+
+rule check_pairs:
+    """shape_match, not_identical, no_nan_inf, value_range, expected_shape on a sample of pairs."""
+    input:
+        manifest=rules.build_manifest.output.paired,
+        shards=shard_paths,
+    output:
+        f"{RESULTS}/checks/{{dataset}}/pairs.json",
+    params:
+        sample=lambda wc: dataset_cfg(wc.dataset)["check_pairs_sample"],
+        stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
+        max_abs=lambda wc: dataset_cfg(wc.dataset)["max_abs_nmgy"],
+        seed=config["seed"],
+        code=code("check_pairs"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/check_pairs/{{dataset}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/check_pairs/{{dataset}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.check_pairs --manifest {input.manifest:q} --sample {params.sample}"
+        " --seed {params.seed} --stamp-size {params.stamp} --max-abs {params.max_abs} --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,58 @@
+# Preprocessing (arrays once, memory-mapped later) and the model-free data gates.
+
+
+rule preprocess:
+    """Normalised float32 arrays per split + index parquet; runs only after both checks passed."""
+    input:
+        manifest=f"{RESULTS}/data/{{dataset}}/manifest-{{pairing}}.parquet",
+        splits_ok=f"{RESULTS}/checks/{{dataset}}/splits.json",
+        pairs_ok=f"{RESULTS}/checks/{{dataset}}/pairs.json",
+        shards=shard_paths,
+    output:
+        arrays=expand(f"{RESULTS}/data/{{{{dataset}}}}/{{{{pairing}}}}/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
+        index=expand(f"{RESULTS}/data/{{{{dataset}}}}/{{{{pairing}}}}/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
+    params:
+        cfg=lambda wc: as_json(config["preprocessing"][wc.mode]),
+        stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
+        outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}/{wc.pairing}/{wc.mode}",
+        splits=" ".join(SPLITS),
+        code=code("preprocess"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/preprocess/{{dataset}}-{{pairing}}-{{mode}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/preprocess/{{dataset}}-{{pairing}}-{{mode}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.preprocess --manifest {input.manifest:q} --config {params.cfg:q}"
+        " --stamp-size {params.stamp} --outdir {params.outdir:q} --splits {params.splits} --code-hash {params.code}"
+        " > {log:q} 2>&1"
+
+
+rule data_gates:
+    """Core, radial and annulus LR AUCs on the model inputs, paired and unpaired, before any training."""
+    input:
+        paired=expand(f"{RESULTS}/data/{{{{dataset}}}}/paired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
+        unpaired=expand(f"{RESULTS}/data/{{{{dataset}}}}/unpaired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
+    output:
+        f"{RESULTS}/gates/data/{{dataset}}-{{mode}}.json",
+    params:
+        cfg=as_json(config["data_gates"]),
+        clip=lambda wc: as_json(config["preprocessing"][wc.mode]["clip"]),
+        paired=lambda wc: f"{RESULTS}/data/{wc.dataset}/paired/{wc.mode}",
+        unpaired=lambda wc: f"{RESULTS}/data/{wc.dataset}/unpaired/{wc.mode}",
+        splits=" ".join(SPLITS),
+        seed=config["seed"],
+        code=code("data_gates"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/data_gates/{{dataset}}-{{mode}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/data_gates/{{dataset}}-{{mode}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.data_gates --config {params.cfg:q} --clip {params.clip:q} --seed {params.seed}"
+        " --input paired {params.paired:q} --input unpaired {params.unpaired:q} --splits {params.splits}"
+        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
