@@ -39,6 +39,11 @@ def workdir(tmp_path_factory) -> Path:
 def test_all_builds_the_survey(workdir):
     cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
     ds = cfg["datasets"]["tiny"]
+    gates = json.loads((workdir / "results" / "gates" / "data" / "tiny-raw_robust.json").read_text())
+    for pairing in ("paired", "unpaired"):
+        assert gates["pairings"][pairing]["gates"]["core_lr_auc"]["status"] in {"PASS", "WARN", "FAIL"}
+    assert json.loads((workdir / "results" / "checks" / "tiny" / "splits.json").read_text())["passed"]
+    assert json.loads((workdir / "results" / "checks" / "tiny" / "pairs.json").read_text())["passed"]
     shards = sorted((workdir / "results" / "data" / "tiny" / "pairs").glob("part-*.parquet"))
     assert len(shards) == -(-ds["n_pairs"] // ds["shard_size"])
     df = pd.concat([pd.read_parquet(p) for p in shards])
@@ -58,15 +63,56 @@ def test_second_run_has_nothing_to_do(workdir):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_dataset_change_reruns_that_dataset(workdir, tmp_path):
+def job_counts(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    lines = output.split("Job stats:", 1)[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        parts = line.split()
+        if len(parts) != 2 or parts[0] == "total":
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def dry_run_with(workdir: Path, tmp_path: Path, change) -> dict[str, int]:
     cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
-    cfg["datasets"]["tiny"]["plant_core_shortcut"] = 0.1
+    change(cfg)
     path = tmp_path / "changed.yaml"
     path.write_text(yaml.safe_dump(cfg))
     proc = snakemake(workdir, "--configfile", str(path), "-n", "all")
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0
-    assert "simulate_survey" in out and "params" in out.lower()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return job_counts(proc.stdout + proc.stderr)
+
+
+def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["datasets"]["tiny"].update(plant_core_shortcut=0.1))
+    # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate; tiny_b untouched.
+    assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
+                      "check_pairs": 1, "preprocess": 2, "data_gates": 1}
+
+
+def test_manifest_change_does_not_resimulate(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["datasets"]["tiny"].update(split_by="healpix"))
+    assert "simulate_survey" not in counts and counts["build_manifest"] == 1 and counts["data_gates"] == 1
+
+
+def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
+    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2}  # 2 datasets x (paired, unpaired)
+
+
+def test_one_gate_target_builds_only_what_it_needs(tmp_path):
+    wd = tmp_path / "clean"
+    wd.mkdir()
+    for item in ("Snakefile", "workflow", "config", "profiles"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
+    (wd / "src").symlink_to(REPO / "src")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/gates/data/tiny-raw_robust.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert job_counts(proc.stdout + proc.stderr) == {"simulate_survey": 2, "build_manifest": 1, "check_splits": 1,
+                                                     "check_pairs": 1, "preprocess": 2, "data_gates": 1}
 
 
 @pytest.mark.parametrize("profile", ["profiles/lambda", "lambda"])

@@ -1,0 +1,248 @@
+"""Manifests, checks, preprocessing and data gates, with one test per kind of bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from stronglens.artifacts import write_parquet
+from stronglens.checks import check_pairs, check_splits, split_overlaps
+from stronglens.gates_data import cv_lr_auc, data_gates
+from stronglens.manifest import ManifestError, build_manifests
+from stronglens.npzblob import encode_bands
+from stronglens.preprocess import PreprocessError, annulus_stats, preprocess, radial_median_profile
+from stronglens.preprocess_store import preprocess_manifest
+from stronglens.shards import ImageError
+from stronglens.stages.build_manifest import read_shard
+from stronglens.synthetic.survey import simulate_shard
+
+MCFG = {"split_by": "brick", "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "subsample": None, "tier_weights": {"A": 1.0, "B": 0.5}}
+SHAPE = (3, 64, 64)
+
+
+@pytest.fixture(scope="module")
+def shard_file(tmp_path_factory):
+    from conftest import validated
+
+    block = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 60, "shard_size": 60,
+                                          "footprint": {"n_fields": 12, "field_radius_deg": 0.2}}}})["datasets"]["d"]
+    df = simulate_shard(block, "d", 0, seed=2)
+    path = tmp_path_factory.mktemp("shards") / "part-0.parquet"
+    write_parquet(df, path)
+    return path, df
+
+
+def write_variant(tmp_path, df, name="part-0.parquet"):
+    path = tmp_path / name
+    write_parquet(df, path)
+    return str(path)
+
+
+def manifests_of(path):
+    return build_manifests([(str(path), read_shard(str(path)))], MCFG, seed=1)
+
+
+def test_manifests_are_paired_unpaired_and_spatially_split(shard_file):
+    path, df = shard_file
+    paired, unpaired = manifests_of(path)
+    assert len(paired) == 2 * len(df) and paired["label"].sum() == len(df)
+    assert unpaired["host_id"].is_unique and abs(unpaired["label"].mean() - 0.5) < 0.05
+    for m in (paired, unpaired):
+        assert set(m["split"]) == {"train", "val", "test"}
+        assert check_splits({"m": m})["passed"]
+        assert {"shard", "row", "image_column", "sample_weight", "tier", "pool"} <= set(m.columns)
+    pos = paired[paired["label"] == 1]
+    assert np.allclose(pos["sample_weight"], pos["tier"].map({"A": 1.0, "B": 0.5}))
+
+
+def test_subsample_keeps_pairs_and_balance(shard_file):
+    path, _ = shard_file
+    cfg = {**MCFG, "subsample": 0.5}
+    paired, _ = build_manifests([(str(path), read_shard(str(path)))], cfg, seed=1)
+    assert paired.groupby("host_id")["label"].apply(lambda s: sorted(s) == [0, 1]).all()
+    assert paired["host_id"].nunique() < 60
+
+
+# --- bad input, one test each -------------------------------------------------
+
+def test_bad_corrupt_blob_fails_check_and_preprocess(shard_file, tmp_path):
+    _, df = shard_file
+    bad = df.copy()
+    bad.at[3, "stamp_npz"] = bad.at[3, "stamp_npz"][:100]
+    path = write_variant(tmp_path, bad)
+    paired, _ = manifests_of(path)
+    report = check_pairs(paired, {(path, r): (bad.at[r, "stamp_npz"], bad.at[r, "ctrl_stamp_npz"]) for r in (2, 3)}, SHAPE, 1e4)
+    assert not report["passed"] and report["failures"][0]["where"] == f"{path} row 3"
+    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    with pytest.raises(ValueError, match=r"row 3 field stamp_npz"):
+        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+    assert not any(p.exists() for pair in outs.values() for p in pair)  # never a partial array
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_bad_nan_pixels(shard_file, tmp_path):
+    _, df = shard_file
+    bad = df.copy()
+    img = np.ones(SHAPE, dtype=np.float32)
+    img[1, 5, 5] = np.nan
+    bad.at[4, "ctrl_stamp_npz"] = encode_bands(img)
+    path = write_variant(tmp_path, bad)
+    paired, _ = manifests_of(path)
+    report = check_pairs(paired, {(path, 4): (bad.at[4, "stamp_npz"], bad.at[4, "ctrl_stamp_npz"])}, SHAPE, 1e4)
+    assert report["failures"][0]["failed"] == ["no_nan_inf"]
+    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    with pytest.raises(ImageError, match=r"row 4 field ctrl_stamp_npz.*NaN"):
+        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+
+
+def test_bad_wrong_shape(shard_file, tmp_path):
+    _, df = shard_file
+    bad = df.copy()
+    bad.at[5, "stamp_npz"] = encode_bands(np.ones((3, 60, 60), dtype=np.float32))
+    path = write_variant(tmp_path, bad)
+    paired, _ = manifests_of(path)
+    report = check_pairs(paired, {(path, 5): (bad.at[5, "stamp_npz"], bad.at[5, "ctrl_stamp_npz"])}, SHAPE, 1e4)
+    assert set(report["failures"][0]["failed"]) == {"shape_match", "expected_shape"}
+    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    with pytest.raises(ImageError, match=r"row 5 field stamp_npz: shape"):
+        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+
+
+def test_bad_missing_column(shard_file, tmp_path):
+    _, df = shard_file
+    path = write_variant(tmp_path, df.drop(columns=["theta_e_arcsec"]))
+    with pytest.raises(ManifestError, match=r"part-0.parquet: missing column.*field theta_e_arcsec"):
+        read_shard(path)
+
+
+def test_bad_duplicate_ids(shard_file, tmp_path):
+    _, df = shard_file
+    bad = df.copy()
+    bad.at[7, "host_id"] = bad.at[2, "host_id"]
+    path = write_variant(tmp_path, bad)
+    with pytest.raises(ManifestError, match=r"duplicate host_id .*row 2.*row 7.*field host_id"):
+        manifests_of(path)
+
+
+def test_bad_missing_coordinates(shard_file, tmp_path):
+    _, df = shard_file
+    bad = df.copy()
+    bad["healpix_128"] = bad["healpix_128"].astype("float64")
+    bad.at[9, "healpix_128"] = np.nan
+    path = write_variant(tmp_path, bad)
+    with pytest.raises(ManifestError, match=r"row 9: field healpix_128 is missing"):
+        manifests_of(path)
+
+
+def test_bad_empty_split(shard_file, tmp_path):
+    _, df = shard_file
+    one_brick = df.copy()
+    one_brick["brickname"] = "1800p000"
+    one_brick["healpix_128"] = 1
+    path = write_variant(tmp_path, one_brick)
+    with pytest.raises(ManifestError, match=r"received no rows: field split"):
+        manifests_of(path)
+
+
+def test_bad_host_in_two_splits(shard_file):
+    path, _ = shard_file
+    paired, _ = manifests_of(path)
+    leaked = paired.copy()
+    host = leaked.loc[leaked["split"] == "train", "host_id"].iloc[0]
+    leaked.loc[(leaked["host_id"] == host) & (leaked["label"] == 0), "split"] = "test"
+    report = split_overlaps(leaked)
+    assert not report["passed"]
+    assert report["overlaps"]["test-train"]["hosts"]["count"] == 1
+    assert host in report["overlaps"]["test-train"]["hosts"]["examples"]
+
+
+def test_bad_path_does_not_exist(tmp_path):
+    with pytest.raises(ManifestError, match=r"nope/part-9.parquet: no such file"):
+        read_shard(str(tmp_path / "nope" / "part-9.parquet"))
+
+
+# --- preprocessing ---------------------------------------------------------------
+
+def test_raw_robust_normalises_the_annulus():
+    rng = np.random.default_rng(0)
+    x = torch.as_tensor(rng.normal(3.0, 0.5, size=(4, 3, 64, 64)))
+    y = preprocess(x, "raw_robust", (20, 32), None, "none")
+    med, mad = annulus_stats(y, (20, 32))
+    assert torch.allclose(med, torch.zeros_like(med), atol=1e-9) and torch.allclose(mad, torch.ones_like(mad), atol=1e-9)
+
+
+def test_residual_profile_has_zero_azimuthal_median_and_keeps_an_arc():
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.normal(0.0, 1.0, size=(2, 3, 64, 64)))
+    x[:, :, 20:24, 40:44] += 30.0  # an "arc" covers a small part of its ring
+    y = preprocess(x, "residual_radial_profile", (20, 32), None, "none")
+    assert float(radial_median_profile(y).abs().max()) < 1e-9
+    assert float(y[:, :, 20:24, 40:44].mean()) > 10
+
+
+def test_clip_and_asinh():
+    x = torch.as_tensor(np.random.default_rng(2).normal(0, 1, size=(1, 3, 64, 64)))
+    x[0, :, 32, 32] = 1e4
+    assert float(preprocess(x, "raw_robust", (20, 32), 10, "none").max()) == 10
+    assert float(preprocess(x, "raw_robust", (20, 32), None, "asinh").max()) < 12
+
+
+def test_flat_annulus_is_an_error_naming_the_image():
+    x = torch.zeros((2, 3, 64, 64), dtype=torch.float64)
+    with pytest.raises(PreprocessError, match="part-1.parquet row 0: band 0 has MAD = 0"):
+        preprocess(x, "raw_robust", (20, 32), 10, "none", labels=["part-1.parquet row 0", "b"])
+
+
+def test_preprocess_writes_aligned_split_arrays(shard_file, tmp_path):
+    path, df = shard_file
+    paired, _ = manifests_of(path)
+    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    pp = {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}
+    counts = preprocess_manifest(paired, pp, outs, SHAPE, {})
+    assert sum(counts.values()) == len(paired)
+    arr = np.load(outs["val"][0], mmap_mode="r")
+    index = pd.read_parquet(outs["val"][1])
+    assert arr.shape == (len(index),) + SHAPE and arr.dtype == np.float32
+    from stronglens.npzblob import decode_bands
+
+    k = 3
+    raw = decode_bands(df.at[int(index.at[k, "row"]), index.at[k, "image_column"]])
+    expect = preprocess(torch.from_numpy(raw[None]).double(), "raw_robust", (20, 32), 10, "none").float().numpy()[0]
+    assert np.allclose(arr[k], expect, atol=1e-5)
+
+
+# --- gates ---------------------------------------------------------------------
+
+def _toy_inputs(n_hosts: int, core_signal: float, seed: int):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, size=(2 * n_hosts, 3, 32, 32)).astype(np.float32)
+    host = np.repeat(np.arange(n_hosts), 2)
+    x += rng.normal(0, 1, size=(n_hosts, 1, 1, 1)).repeat(2, axis=0).astype(np.float32)  # shared host light
+    label = np.tile([1, 0], n_hosts)
+    x[label == 1, :, 11:21, 11:21] += core_signal
+    index = pd.DataFrame({"host_id": host.astype(str), "label": label, "theta_e_arcsec": np.repeat(rng.uniform(0.5, 3.0, n_hosts), 2)})
+    return x, index
+
+
+GCFG = {"core_px": 10, "annulus_px": [4, 12], "folds": 5, "max_samples": 4000, "theta_e_bins": [0.5, 1.5, 3.0]}
+
+
+def test_core_gate_fails_on_a_planted_core_signal_and_passes_without():
+    x, index = _toy_inputs(200, 2.0, seed=3)
+    rep = data_gates(x, index, GCFG, clip=None, seed=0)
+    assert rep["gates"]["core_lr_auc"]["status"] == "FAIL" and rep["verdict"] == "FAIL"
+    x, index = _toy_inputs(200, 0.0, seed=4)
+    rep = data_gates(x, index, GCFG, clip=None, seed=0)
+    assert rep["gates"]["core_lr_auc"]["status"] == "PASS"
+    assert abs(rep["gates"]["core_lr_auc"]["value"] - 0.5) < 0.08
+    assert set(rep["theta_e_bins"]) == {"[0.5,1.5)", "[1.5,3.0)"}
+
+
+def test_folds_are_grouped_by_host():
+    x, index = _toy_inputs(100, 0.0, seed=5)
+    from stronglens.features import core_features
+
+    res = cv_lr_auc(core_features(x), index["label"].to_numpy(), index["host_id"].to_numpy(), 5, 0)
+    assert res["folds"] == 5 and abs(res["auc"] - 0.5) < 0.1
