@@ -209,7 +209,7 @@ def test_preprocess_writes_aligned_split_arrays(shard_file, tmp_path):
 
     k = 3
     raw = decode_bands(df.at[int(index.at[k, "row"]), index.at[k, "image_column"]])
-    expect = preprocess(torch.from_numpy(raw[None]).double(), "raw_robust", (20, 32), 10, "none").float().numpy()[0]
+    expect = preprocess(torch.from_numpy(raw[None]), "raw_robust", (20, 32), 10, "none").numpy()[0]
     assert np.allclose(arr[k], expect, atol=1e-5)
 
 
@@ -246,3 +246,24 @@ def test_folds_are_grouped_by_host():
 
     res = cv_lr_auc(core_features(x), index["label"].to_numpy(), index["host_id"].to_numpy(), 5, 0)
     assert res["folds"] == 5 and abs(res["auc"] - 0.5) < 0.1
+
+
+# --- real-data ingest ------------------------------------------------------------
+
+def test_ingest_fills_ids_and_sky_keys_and_names_bad_input(shard_file, tmp_path):
+    from stronglens.ingest import IngestError, ingest_paired_parquet
+
+    _, df = shard_file
+    seed_schema = df[["stamp_npz", "ctrl_stamp_npz", "ra", "dec", "theta_e_arcsec", "psfsize_r", "psfdepth_r"]]
+    out, notes = ingest_paired_parquet(write_variant(tmp_path, seed_schema, "user-7.parquet"))
+    assert (out["brickname"] == df["brickname"]).all() and (out["healpix_128"] == df["healpix_128"]).all()
+    assert out["host_id"].iloc[4] == "user-7:4" and (out["tier"] == "A").all()
+    assert any("healpix" in n for n in notes)
+    with pytest.raises(IngestError, match=r"user-8.parquet: missing column.*field psfdepth_r"):
+        ingest_paired_parquet(write_variant(tmp_path, seed_schema.drop(columns=["psfdepth_r"]), "user-8.parquet"))
+    empty_blob = seed_schema.copy()
+    empty_blob.at[6, "ctrl_stamp_npz"] = b""
+    with pytest.raises(IngestError, match=r"user-9.parquet row 6: field ctrl_stamp_npz"):
+        ingest_paired_parquet(write_variant(tmp_path, empty_blob, "user-9.parquet"))
+    with pytest.raises(IngestError, match="no such file"):
+        ingest_paired_parquet(tmp_path / "absent.parquet")

@@ -145,3 +145,57 @@ def test_setup_never_clobbers_a_user_profile(workdir, tmp_path):
     assert "left alone" in proc.stdout
     assert not (user_dir / "lambda").is_symlink()
     assert (user_dir / "lambda" / "config.yaml").read_text() == "cores: 3\n"
+
+
+SEED_SCHEMA = ["stamp_npz", "ctrl_stamp_npz", "ra", "dec", "brickname", "theta_e_arcsec", "arc_snr", "psfsize_r",
+               "psfdepth_r"]
+
+
+def real_data_config(path: str) -> dict:
+    return {
+        "seed": 3,
+        "datasets": {"real": {"source": "parquet", "path": path, "stamp_size": 64,
+                              "splits": {"train": 0.5, "val": 0.25, "test": 0.25}}},
+        "preprocessing": {"raw_robust": {"mode": "raw_robust", "annulus": [20, 32]}},
+    }
+
+
+def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
+    from conftest import validated
+
+    from stronglens.artifacts import write_parquet
+    from stronglens.synthetic.survey import simulate_shard
+
+    # The user's data: two shards in the seeds' paired schema (no ids, tiers or HEALPix), under ~/data.
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": 30, "shard_size": 30,
+                                          "footprint": {"n_fields": 12, "field_radius_deg": 0.1}}}})["datasets"]["s"]
+    df = simulate_shard(block, "s", 0, seed=3)[SEED_SCHEMA]
+    write_parquet(df.iloc[:15], home / "data" / "real-000.parquet")
+    write_parquet(df.iloc[15:], home / "data" / "real-001.parquet")
+    wd = tmp_path / "wf"
+    wd.mkdir()
+    for item in ("Snakefile", "workflow", "config", "profiles"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
+    (wd / "src").symlink_to(REPO / "src")
+    cfg = wd / "real.yaml"
+    cfg.write_text(yaml.safe_dump(real_data_config("~/data/real-*.parquet")))
+    env = {**os.environ, "HOME": str(home)}
+    proc = snakemake(wd, "--configfile", str(cfg), "--cores", "2", "results/gates/data/real-raw_robust.json", env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    shards = sorted((wd / "results" / "data" / "real" / "pairs").glob("part-*.parquet"))
+    assert len(shards) == 2
+    ingested = pd.read_parquet(shards[1])
+    assert ingested["host_id"].str.startswith("real-001:").all() and ingested["healpix_128"].notna().all()
+    gates = json.loads((wd / "results" / "gates" / "data" / "real-raw_robust.json").read_text())
+    assert gates["pairings"]["paired"]["n_samples"] == 60
+
+
+def test_real_data_path_that_matches_nothing_fails_at_start(tmp_path):
+    cfg = tmp_path / "missing.yaml"
+    cfg.write_text(yaml.safe_dump(real_data_config(str(tmp_path / "nowhere" / "*.parquet"))))
+    proc = snakemake(REPO, "--configfile", str(cfg), "-n")
+    assert proc.returncode != 0
+    assert "datasets.real.path" in proc.stdout + proc.stderr and "matches no file" in proc.stdout + proc.stderr

@@ -34,6 +34,10 @@ def _check_dataset(name: str, ds: dict) -> None:
     total = sum(ds["splits"].values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
         raise ConfigError(f"{prefix}.splits: fractions must sum to 1, got {total:g}")
+    if ds["source"] == "parquet" and not ds.get("path"):
+        raise ConfigError(f"{prefix}.path: source parquet needs a path (file, folder or glob of .parquet shards)")
+    if ds["source"] == "synthetic" and "n_pairs" not in ds:
+        raise ConfigError(f"{prefix}.n_pairs: source synthetic needs n_pairs")
     if ds["source"] == "synthetic":
         fp = ds["footprint"]
         if fp["ra_min"] >= fp["ra_max"]:
@@ -63,8 +67,24 @@ def _check_preprocessing(config: dict) -> None:
                 )
 
 
+def input_files(name: str, ds: dict) -> list[str]:
+    """Sorted input shards of a parquet dataset; an empty match is an error naming the key."""
+    import glob
+    import os
+
+    pattern = os.path.expanduser(ds["path"])
+    if os.path.isdir(pattern):
+        pattern = os.path.join(pattern, "*.parquet")
+    files = sorted(glob.glob(pattern))
+    if not files:
+        raise ConfigError(f"datasets.{name}.path: {ds['path']!r} matches no file")
+    return files
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the key of the first cross-field inconsistency."""
     for name, ds in config.get("datasets", {}).items():
         _check_dataset(name, ds)
+        if ds["source"] == "parquet":
+            input_files(name, ds)
     _check_preprocessing(config)

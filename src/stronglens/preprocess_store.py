@@ -39,8 +39,8 @@ def preprocess_manifest(manifest: pd.DataFrame, pp: dict, outputs: dict[str, tup
             for start in range(0, len(positions), BATCH):
                 pos = positions[start : start + BATCH]
                 labels = [f"{manifest.at[p, 'shard']} row {manifest.at[p, 'row']}" for p in pos]
-                y = preprocess(torch.from_numpy(images[start : start + BATCH]).double(), pp["mode"], tuple(pp["annulus"]),
-                               pp["clip"], pp["stretch"], labels).float().numpy()
+                y = preprocess(torch.from_numpy(images[start : start + BATCH]), pp["mode"], tuple(pp["annulus"]),
+                               pp["clip"], pp["stretch"], labels).numpy()
                 for split in np.unique(manifest.loc[pos, "split"]):
                     sel = (manifest.loc[pos, "split"] == split).to_numpy()
                     arrays[split][split_pos[pos[sel]]] = y[sel]

@@ -4,6 +4,7 @@ import math
 import sys
 
 from stronglens.codehash import stage_code_hash
+from stronglens.configcheck import input_files
 
 PYTHON = sys.executable
 SRC = str(Path(workflow.basedir) / "src")
@@ -26,7 +27,19 @@ def dataset_cfg(dataset):
 
 def n_shards(dataset):
     ds = dataset_cfg(dataset)
+    if ds["source"] == "parquet":
+        return len(input_files(dataset, ds))
     return math.ceil(ds["n_pairs"] / ds["shard_size"])
+
+
+def datasets_from(source):
+    """Regex matching the names of datasets with this source (never matches if none)."""
+    names = [n for n, ds in config["datasets"].items() if ds["source"] == source]
+    return "|".join(names) if names else "(?!x)x"
+
+
+def ingest_input(wildcards):
+    return input_files(wildcards.dataset, dataset_cfg(wildcards.dataset))[int(wildcards.part)]
 
 
 def shard_paths(wildcards):

@@ -10,6 +10,8 @@ wildcard_constraints:
 
 rule simulate_survey:
     """One shard of a synthetic paired survey (seed schema, NPZ blobs per band)."""
+    wildcard_constraints:
+        dataset=datasets_from("synthetic"),
     output:
         f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
     params:
@@ -27,6 +29,28 @@ rule simulate_survey:
         "{params.py} -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
         " --part {wildcards.part} --seed {params.seed} --config {params.cfg:q}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
+rule ingest_parquet:
+    """One of the user's shards in the seeds' paired schema, checked and completed."""
+    wildcard_constraints:
+        dataset=datasets_from("parquet"),
+    input:
+        ingest_input,
+    output:
+        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+    params:
+        code=code("ingest_parquet"),
+        py=PYTHON,
+    log:
+        f"{RESULTS}/logs/ingest_parquet/{{dataset}}/part-{{part}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/ingest_parquet/{{dataset}}/part-{{part}}.tsv"
+    shell:
+        "{params.py} -m stronglens.stages.ingest_parquet --input {input:q} --code-hash {params.code}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule survey_summary:

@@ -1,4 +1,4 @@
-"""Summary of a dataset's pair shards: counts per split, pool, tier and host type, parameter ranges."""
+"""Summary of a dataset's pair shards: counts per pool, tier and host type, parameter ranges (columns present only)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,12 @@ def read_metadata_columns(paths: list[str | Path]) -> pd.DataFrame:
 def summarise(df: pd.DataFrame) -> dict:
     """Counts and quantiles (5, 50, 95 %) of the survey's key quantities."""
     out: dict = {"n_pairs": int(len(df)), "n_bricks": int(df["brickname"].nunique())}
-    out["counts"] = {c: {str(k): int(v) for k, v in df[c].value_counts().sort_index().items()} for c in COUNT_COLUMNS}
+    out["counts"] = {
+        c: {str(k): int(v) for k, v in df[c].value_counts(dropna=False).sort_index().items()} for c in COUNT_COLUMNS if c in df
+    }
     out["quantiles"] = {
-        c: dict(zip(("p05", "p50", "p95"), (float(v) for v in np.percentile(df[c], [5, 50, 95]))))
+        c: dict(zip(("p05", "p50", "p95"), (float(v) for v in np.nanpercentile(df[c].astype(float), [5, 50, 95]))))
         for c in QUANTITY_COLUMNS
+        if c in df and df[c].notna().any()
     }
     return out
