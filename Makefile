@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 SNAKEMAKE_CONFIG_DIR ?= $(HOME)/.config/snakemake
 CORES ?= all
 SHELL := /bin/bash
+# Jobs call `python -m stronglens.stages.<rule>`: the venv's python must come first.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 .SHELLFLAGS := -o pipefail -c
 
 .PHONY: setup run test lint dag bench clean profiles

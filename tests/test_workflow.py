@@ -20,8 +20,10 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
 def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
-    return proc
+    """Run Snakemake with this interpreter's bin folder first on PATH (jobs call `python`)."""
+    env = dict(os.environ if env is None else env)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,8 @@ def test_all_builds_the_survey(workdir):
     assert summary["n_pairs"] == ds["n_pairs"]
     assert sum(summary["counts"]["pool"].values()) == ds["n_pairs"]
     meta = read_parquet_metadata(shards[0])
-    assert len(meta["config_sha256"]) == 64 and meta["config"]["block"]["n_pairs"] == ds["n_pairs"]
+    assert len(meta["config_sha256"]) == 64 and meta["config"]["rows"] == [0, ds["shard_size"]]
+    assert meta["config"]["block"]["stamp_size"] == ds["stamp_size"]
     assert meta["packages"]["torch"].startswith("2.14.1")
     assert (workdir / "results" / "logs" / "simulate_survey" / "tiny" / "part-0.log").exists()
 
@@ -90,6 +93,11 @@ def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate; tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
                       "check_pairs": 1, "preprocess": 2, "data_gates": 1}
+
+
+def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["datasets"]["tiny"].update(n_pairs=45))
+    assert counts["simulate_survey"] == 1  # part-2 (rows 40-45); parts 0 and 1 keep their rows and bytes
 
 
 def test_manifest_change_does_not_resimulate(workdir, tmp_path):

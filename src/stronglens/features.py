@@ -9,34 +9,28 @@ Radii are measured from pixel ``npix // 2``.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from stronglens.grid import radius_map_pix
+from stronglens.grid import annulus_mask, central_square
+from stronglens.preprocess import ring_medians
 
 
 def core_features(x: np.ndarray, core: int = 10) -> np.ndarray:
-    n = x.shape[-1]
-    lo = n // 2 - core // 2
-    return x[..., lo : lo + core, lo : lo + core].reshape(len(x), -1)
+    return central_square(x, core).reshape(len(x), -1)
 
 
 def radial_features(x: np.ndarray) -> np.ndarray:
-    """Azimuthal median per band and integer radius 0..npix//2 (batched over images, looped over radii).
+    """Azimuthal median per band and integer radius 0..npix//2.
 
     The median, not the mean: the radial gate is an alarm for isotropic
     differences (a brighter core, a changed light profile) and should not fire
     on an arc, which covers a small part of its ring; arcs are the annulus
-    gate's business. After residual_radial_profile this profile is ~0 by
-    construction, as it should be.
+    gate's business. After residual_radial_profile this profile is 0 by
+    construction (same rings, same median), as it should be.
     """
-    n = x.shape[-1]
-    r = radius_map_pix(n).round().long().numpy()
-    flat = x.reshape(x.shape[0], x.shape[1], -1)
-    rr = r.reshape(-1)
-    prof = np.stack([np.median(flat[..., rr == k], axis=-1) for k in range(n // 2 + 1)], axis=-1)  # (N, C, R)
-    return prof.reshape(len(x), -1)
+    prof = ring_medians(torch.from_numpy(np.ascontiguousarray(x)), x.shape[-1] // 2)
+    return prof.numpy().reshape(len(x), -1)
 
 
 def annulus_features(x: np.ndarray, annulus: tuple[float, float]) -> np.ndarray:
-    r = radius_map_pix(x.shape[-1]).numpy()
-    mask = (r >= annulus[0]) & (r < annulus[1])
-    return x[..., mask].reshape(len(x), -1)
+    return x[..., annulus_mask(x.shape[-1], annulus).numpy()].reshape(len(x), -1)

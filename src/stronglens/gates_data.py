@@ -16,6 +16,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from stronglens.rng import generator
+
 # name: (direction, pass threshold, fail threshold); between them is WARN.
 THRESHOLDS = {
     "core_lr_auc": ("below", 0.60, 0.65),
@@ -53,14 +55,14 @@ def cv_lr_auc(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, fold
     return {"auc": float(roc_auc_score(labels, oof)), "fold_aucs": fold_aucs, "n": int(len(labels)), "folds": n_folds}
 
 
-def _subsample(n_hosts_rows: np.ndarray, max_samples: int, seed: int) -> np.ndarray:
-    """Row indices keeping whole hosts, at most about max_samples rows."""
-    hosts = np.unique(n_hosts_rows)
-    if len(n_hosts_rows) <= max_samples:
-        return np.arange(len(n_hosts_rows))
-    rng = np.random.default_rng(seed)
-    keep_hosts = rng.choice(hosts, size=max(2, int(len(hosts) * max_samples / len(n_hosts_rows))), replace=False)
-    return np.flatnonzero(np.isin(n_hosts_rows, keep_hosts))
+def host_subsample(host_of_row: np.ndarray, max_samples: int, seed: int) -> np.ndarray:
+    """Sorted row indices keeping whole hosts, at most about max_samples rows."""
+    hosts = np.unique(host_of_row)
+    if len(host_of_row) <= max_samples:
+        return np.arange(len(host_of_row))
+    rng = generator(seed, "data_gates:subsample")
+    keep_hosts = rng.choice(hosts, size=max(2, int(len(hosts) * max_samples / len(host_of_row))), replace=False)
+    return np.flatnonzero(np.isin(host_of_row, keep_hosts))
 
 
 FEATURE_QUANTUM = 1e-4  # in units of the input (MAD units after preprocessing)
@@ -89,7 +91,7 @@ def data_gates(x: np.ndarray, index, cfg: dict, clip: float | None, seed: int) -
 
     from stronglens.preprocess import saturated_core_fraction
 
-    rows = _subsample(index["host_id"].to_numpy(), cfg["max_samples"], seed)
+    rows = host_subsample(index["host_id"].to_numpy(), cfg["max_samples"], seed)
     x = np.asarray(x[rows], dtype=np.float32)
     idx = index.iloc[rows].reset_index(drop=True)
     labels = idx["label"].to_numpy().astype(int)

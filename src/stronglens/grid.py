@@ -37,6 +37,18 @@ def subpixel_offsets(sub: int, pixscale: float, *, device=None, dtype=torch.floa
     return torch.stack([dx.reshape(-1), dy.reshape(-1)], dim=1)
 
 
+def central_square(x, size: int):
+    """The central size x size pixels of (..., H, W) images (centred on pixel npix // 2)."""
+    lo = x.shape[-1] // 2 - size // 2
+    return x[..., lo : lo + size, lo : lo + size]
+
+
+def annulus_mask(npix: int, annulus: tuple[float, float], *, device=None) -> torch.Tensor:
+    """(npix, npix) bool: pixels with inner <= r < outer (pixels from the object centre)."""
+    r = radius_map_pix(npix, device=device, dtype=torch.float64)
+    return (r >= annulus[0]) & (r < annulus[1])
+
+
 def radius_map_pix(npix: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """(npix, npix) distance in pixels of every pixel centre from the object centre."""
     ax = torch.arange(npix, device=device, dtype=dtype) - stamp_center_pix(npix)

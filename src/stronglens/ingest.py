@@ -29,6 +29,25 @@ class IngestError(ValueError):
     """An input shard that does not meet the paired schema; the message names file, row and field."""
 
 
+POSITIVE = ("theta_e_arcsec", "psfsize_r", "psfdepth_r")
+
+
+def _check_values(df: pd.DataFrame, path: Path) -> None:
+    """Required quantities must be finite and positive; coordinates in range where given."""
+    for col in POSITIVE:
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = ~(values > 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise IngestError(f"{path} row {i}: field {col} = {df[col].iloc[i]!r} (must be a positive number)")
+    for col, lo, hi in (("ra", 0.0, 360.0), ("dec", -90.0, 90.0)):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.notna() & ((values < lo) | (values > hi))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise IngestError(f"{path} row {i}: field {col} = {df[col].iloc[i]!r} outside [{lo}, {hi}]")
+
+
 def ingest_paired_parquet(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
     """Read one user shard; return it in the workflow's pair-shard form and notes on what was filled."""
     path = Path(path)
@@ -46,6 +65,7 @@ def ingest_paired_parquet(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
         bad = df[col].map(lambda b: not isinstance(b, (bytes, bytearray)) or len(b) == 0)
         if bad.any():
             raise IngestError(f"{path} row {int(np.flatnonzero(bad)[0])}: field {col} is empty or not a binary blob")
+    _check_values(df, path)
     has_coords = df["ra"].notna() & df["dec"].notna()
     if "brickname" not in df:
         df["brickname"] = pd.Series(pd.NA, index=df.index, dtype=object)

@@ -87,7 +87,7 @@ def _uniform_unit_image(lens: LensParams, src: SourceParams, s: RenderSettings, 
     per_sys = x.numel()
     chunk = max(1, s.max_points // per_sys)
     out = torch.empty((n_sys, s.npix, s.npix), device=device, dtype=dtype)
-    if chunk >= 1 and per_sys <= s.max_points:
+    if per_sys <= s.max_points:
         for start in range(0, n_sys, chunk):
             idx = torch.arange(start, min(n_sys, start + chunk), device=device)
             sb = _sb_at_image_positions(x.expand(len(idx), -1, -1), y.expand(len(idx), -1, -1), lens.index(idx), src.index(idx))

@@ -19,8 +19,9 @@ import pandas as pd
 
 from stronglens.rng import generator, unit_hash
 
-THETA_E_BINS = (0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0)
-PSF_BINS = (0.0, 1.0, 1.2, 1.4, 1.6, 10.0)
+THETA_E_BINS = (-np.inf, 0.75, 1.0, 1.5, 2.0, 2.5, np.inf)
+PSF_BINS = (-np.inf, 1.0, 1.2, 1.4, 1.6, np.inf)
+STRATUM_COLUMNS = ("theta_e_arcsec", "psfsize_r", "psfdepth_r")
 DEPTH_QUANTILES = 4
 META_COLUMNS = (
     "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "arc_snr", "psfsize_r", "psfdepth_r", "ebv",
@@ -94,7 +95,12 @@ def assign_splits(table: pd.DataFrame, split_by: str, fractions: dict[str, float
 
 
 def strata(table: pd.DataFrame) -> pd.Series:
-    """Stratum label of each host: theta_E bin x PSF bin x depth quartile."""
+    """Stratum label of each host: theta_E bin x PSF bin x depth quartile (open-ended outer bins)."""
+    for column in STRATUM_COLUMNS:
+        bad = table[table[column].isna()]
+        if len(bad):
+            r = bad.iloc[0]
+            raise ManifestError(f"{r['shard']} row {r['row']}: field {column} is missing, so the row has no stratum")
     te = pd.cut(table["theta_e_arcsec"], THETA_E_BINS, include_lowest=True).astype(str)
     psf = pd.cut(table["psfsize_r"], PSF_BINS).astype(str)
     depth = pd.qcut(table["psfdepth_r"].rank(method="first"), DEPTH_QUANTILES, labels=False).astype(str)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from stronglens.grid import radius_map_pix
+from stronglens.grid import annulus_mask, central_square, radius_map_pix
 
 
 class PreprocessError(ValueError):
@@ -21,9 +21,7 @@ class PreprocessError(ValueError):
 
 def annulus_stats(x: torch.Tensor, annulus: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Median and MAD (B, C) of pixels with inner <= r < outer (pixels)."""
-    r = radius_map_pix(x.shape[-1], device=x.device, dtype=x.dtype)
-    mask = (r >= annulus[0]) & (r < annulus[1])
-    pix = x[..., mask]  # (B, C, N)
+    pix = x[..., annulus_mask(x.shape[-1], annulus, device=x.device)]  # (B, C, N)
     med = true_median(pix)
     mad = true_median((pix - med[..., None]).abs())
     return med, mad
@@ -38,14 +36,21 @@ def true_median(x: torch.Tensor) -> torch.Tensor:
     return torch.quantile(x, 0.5, dim=-1)
 
 
+def _integer_radius(npix: int, device=None) -> torch.Tensor:
+    return radius_map_pix(npix, device=device).round().long()
+
+
+def ring_medians(x: torch.Tensor, r_max: int | None = None) -> torch.Tensor:
+    """(B, C, R) azimuthal medians of (B, C, H, W) images for integer radii 0..R-1."""
+    r = _integer_radius(x.shape[-1], x.device)
+    r_max = int(r.max()) if r_max is None else r_max
+    return torch.stack([true_median(x[..., r == k]) for k in range(r_max + 1)], dim=-1)
+
+
 def radial_median_profile(x: torch.Tensor) -> torch.Tensor:
     """Image (B, C, H, W) of the azimuthal median at each pixel's integer radius."""
-    r = radius_map_pix(x.shape[-1], device=x.device).round().long()
-    out = torch.empty_like(x)
-    for radius in torch.unique(r).tolist():
-        ring = r == radius
-        out[..., ring] = true_median(x[..., ring])[..., None]
-    return out
+    r = _integer_radius(x.shape[-1], x.device)
+    return ring_medians(x)[..., r]
 
 
 def preprocess(x: torch.Tensor, mode: str, annulus: tuple[float, float], clip: float | None, stretch: str,
@@ -73,7 +78,4 @@ def saturated_core_fraction(y: torch.Tensor, clip: float | None, core: int = 10)
     """Fraction of the central core x core pixels sitting at the clip value."""
     if clip is None:
         return 0.0
-    n = y.shape[-1]
-    lo = n // 2 - core // 2
-    centre = y[..., lo : lo + core, lo : lo + core]
-    return float((centre.abs() >= clip).double().mean())
+    return float((central_square(y, core).abs() >= clip).double().mean())

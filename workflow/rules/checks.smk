@@ -12,7 +12,6 @@ rule build_manifest:
         cfg=lambda wc: as_json(manifest_cfg(wc.dataset)),
         seed=config["seed"],
         code=code("build_manifest"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/build_manifest/{{dataset}}.log",
     conda:
@@ -20,7 +19,7 @@ rule build_manifest:
     benchmark:
         f"{RESULTS}/benchmarks/build_manifest/{{dataset}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.build_manifest --config {params.cfg:q} --seed {params.seed}"
+        "python -m stronglens.stages.build_manifest --config {params.cfg:q} --seed {params.seed}"
         " --code-hash {params.code} --paired {output.paired:q} --unpaired {output.unpaired:q} {input:q} > {log:q} 2>&1"
 
 
@@ -33,7 +32,6 @@ rule check_splits:
         f"{RESULTS}/checks/{{dataset}}/splits.json",
     params:
         code=code("check_splits"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/check_splits/{{dataset}}.log",
     conda:
@@ -41,7 +39,7 @@ rule check_splits:
     benchmark:
         f"{RESULTS}/benchmarks/check_splits/{{dataset}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.check_splits --out {output:q} {input:q} > {log:q} 2>&1"
+        "python -m stronglens.stages.check_splits --out {output:q} {input:q} > {log:q} 2>&1"
 
 
 rule check_pairs:
@@ -57,7 +55,6 @@ rule check_pairs:
         max_abs=lambda wc: dataset_cfg(wc.dataset)["max_abs_nmgy"],
         seed=config["seed"],
         code=code("check_pairs"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/check_pairs/{{dataset}}.log",
     conda:
@@ -65,5 +62,5 @@ rule check_pairs:
     benchmark:
         f"{RESULTS}/benchmarks/check_pairs/{{dataset}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.check_pairs --manifest {input.manifest:q} --sample {params.sample}"
+        "python -m stronglens.stages.check_pairs --manifest {input.manifest:q} --sample {params.sample}"
         " --seed {params.seed} --stamp-size {params.stamp} --max-abs {params.max_abs} --out {output:q} > {log:q} 2>&1"

@@ -1,12 +1,10 @@
 # Input functions and helpers shared by the rule files (stdlib only).
 import json
 import math
-import sys
 
 from stronglens.codehash import stage_code_hash
 from stronglens.configcheck import input_files
 
-PYTHON = sys.executable
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
 
@@ -54,10 +52,24 @@ MANIFEST_KEYS = ("split_by", "splits", "subsample", "tier_weights")
 CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
 
 
+SHARDING_KEYS = ("n_pairs", "shard_size")
+
+
 def survey_cfg(dataset):
-    """The slice of a dataset block that the simulated survey depends on."""
+    """The slice of a dataset block that every shard of the simulated survey depends on.
+
+    n_pairs and shard_size enter a shard only through its row range
+    (`shard_rows`), so raising n_pairs re-simulates only the shards it touches.
+    """
     block = dataset_cfg(dataset)
-    return {k: v for k, v in block.items() if k not in MANIFEST_KEYS + CHECK_KEYS}
+    return {k: v for k, v in block.items() if k not in MANIFEST_KEYS + CHECK_KEYS + SHARDING_KEYS}
+
+
+def shard_rows(wildcards):
+    """'start stop' global row range of one shard."""
+    ds = dataset_cfg(wildcards.dataset)
+    start = int(wildcards.part) * ds["shard_size"]
+    return f"{start} {min(ds['n_pairs'], start + ds['shard_size'])}"
 
 
 def manifest_cfg(dataset):

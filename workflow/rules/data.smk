@@ -16,9 +16,9 @@ rule simulate_survey:
         f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
     params:
         cfg=lambda wc: as_json(survey_cfg(wc.dataset)),
+        rows=shard_rows,
         seed=config["seed"],
         code=code("simulate_survey"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/simulate_survey/{{dataset}}/part-{{part}}.log",
     conda:
@@ -26,8 +26,8 @@ rule simulate_survey:
     benchmark:
         f"{RESULTS}/benchmarks/simulate_survey/{{dataset}}/part-{{part}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
-        " --part {wildcards.part} --seed {params.seed} --config {params.cfg:q}"
+        "python -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
+        " --rows {params.rows} --seed {params.seed} --config {params.cfg:q}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 
@@ -41,7 +41,6 @@ rule ingest_parquet:
         f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
     params:
         code=code("ingest_parquet"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/ingest_parquet/{{dataset}}/part-{{part}}.log",
     conda:
@@ -49,7 +48,7 @@ rule ingest_parquet:
     benchmark:
         f"{RESULTS}/benchmarks/ingest_parquet/{{dataset}}/part-{{part}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.ingest_parquet --input {input:q} --code-hash {params.code}"
+        "python -m stronglens.stages.ingest_parquet --input {input:q} --code-hash {params.code}"
         " --out {output:q} > {log:q} 2>&1"
 
 
@@ -61,7 +60,6 @@ rule survey_summary:
         f"{RESULTS}/data/{{dataset}}/summary.json",
     params:
         code=code("survey_summary"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/survey_summary/{{dataset}}.log",
     conda:
@@ -69,4 +67,4 @@ rule survey_summary:
     benchmark:
         f"{RESULTS}/benchmarks/survey_summary/{{dataset}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.survey_summary --out {output:q} {input:q} > {log:q} 2>&1"
+        "python -m stronglens.stages.survey_summary --out {output:q} {input:q} > {log:q} 2>&1"

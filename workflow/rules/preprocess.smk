@@ -17,7 +17,6 @@ rule preprocess:
         outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}/{wc.pairing}/{wc.mode}",
         splits=" ".join(SPLITS),
         code=code("preprocess"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/preprocess/{{dataset}}-{{pairing}}-{{mode}}.log",
     conda:
@@ -25,7 +24,7 @@ rule preprocess:
     benchmark:
         f"{RESULTS}/benchmarks/preprocess/{{dataset}}-{{pairing}}-{{mode}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.preprocess --manifest {input.manifest:q} --config {params.cfg:q}"
+        "python -m stronglens.stages.preprocess --manifest {input.manifest:q} --config {params.cfg:q}"
         " --stamp-size {params.stamp} --outdir {params.outdir:q} --splits {params.splits} --code-hash {params.code}"
         " > {log:q} 2>&1"
 
@@ -35,6 +34,8 @@ rule data_gates:
     input:
         paired=expand(f"{RESULTS}/data/{{{{dataset}}}}/paired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
         unpaired=expand(f"{RESULTS}/data/{{{{dataset}}}}/unpaired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
+        paired_index=expand(f"{RESULTS}/data/{{{{dataset}}}}/paired/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
+        unpaired_index=expand(f"{RESULTS}/data/{{{{dataset}}}}/unpaired/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
     output:
         f"{RESULTS}/gates/data/{{dataset}}-{{mode}}.json",
     params:
@@ -45,7 +46,6 @@ rule data_gates:
         splits=" ".join(SPLITS),
         seed=config["seed"],
         code=code("data_gates"),
-        py=PYTHON,
     log:
         f"{RESULTS}/logs/data_gates/{{dataset}}-{{mode}}.log",
     conda:
@@ -53,6 +53,6 @@ rule data_gates:
     benchmark:
         f"{RESULTS}/benchmarks/data_gates/{{dataset}}-{{mode}}.tsv"
     shell:
-        "{params.py} -m stronglens.stages.data_gates --config {params.cfg:q} --clip {params.clip:q} --seed {params.seed}"
+        "python -m stronglens.stages.data_gates --config {params.cfg:q} --clip {params.clip:q} --seed {params.seed}"
         " --input paired {params.paired:q} --input unpaired {params.unpaired:q} --splits {params.splits}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"

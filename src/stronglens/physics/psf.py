@@ -65,12 +65,20 @@ def moffat_kernel(fwhm: torch.Tensor, beta: float, radius: int, pixscale: float,
     return _pixel_average((1.0 + r2 / alpha**2) ** (-beta), radius, sub)
 
 
+MAX_FWHM_ARCSEC = 2.1  # the widest DR10 seeing we expect: 2.0" in r, times the g-band factor
+
+
 def make_psf_kernels(
     psfsize_r: torch.Tensor, pixscale: float, kind: str = "gaussian", moffat_beta: float = 3.5
 ) -> torch.Tensor:
-    """Per-system, per-band PSF kernels (B, C, k, k) from psfsize_r (B,) in arcsec."""
+    """Per-system, per-band PSF kernels (B, C, k, k) from psfsize_r (B,) in arcsec.
+
+    The kernel size is set by MAX_FWHM_ARCSEC, not by the batch, so a row's
+    kernel (hence its pixels) does not depend on which rows share its batch;
+    only a batch holding wider seeing than that grows the kernel.
+    """
     fwhm = band_fwhm(psfsize_r)
-    radius = kernel_radius_px(float(fwhm.max()), pixscale, kind)
+    radius = kernel_radius_px(max(MAX_FWHM_ARCSEC, float(fwhm.max())), pixscale, kind)
     if kind == "gaussian":
         return gaussian_kernel(fwhm, radius, pixscale)
     if kind == "moffat":

@@ -14,15 +14,23 @@ import numpy as np
 import pandas as pd
 
 from stronglens.artifacts import write_json
-from stronglens.gates_data import data_gates
+from stronglens.gates_data import data_gates, host_subsample
 from stronglens.provenance import provenance
 
 
-def load(folder: Path, splits: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
-    """All splits of one preprocessed folder, concatenated (memory-mapped reads)."""
-    arrays = [np.load(folder / f"{s}.npy", mmap_mode="r") for s in splits]
-    index = pd.concat([pd.read_parquet(folder / f"{s}.index.parquet") for s in splits], ignore_index=True)
-    return np.concatenate(arrays), index
+def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """The gate sample (whole hosts, at most ~max_samples rows) of one preprocessed folder.
+
+    The sample is chosen from the index first; only its rows are read from
+    the memory-mapped split arrays.
+    """
+    index = pd.concat([pd.read_parquet(folder / f"{s}.index.parquet").assign(_split=s, _pos=lambda d: np.arange(len(d)))
+                       for s in splits], ignore_index=True)
+    keep = host_subsample(index["host_id"].to_numpy(), max_samples, seed)
+    index = index.iloc[keep].reset_index(drop=True)
+    arrays = {s: np.load(folder / f"{s}.npy", mmap_mode="r") for s in splits}
+    x = np.stack([arrays[s][p] for s, p in zip(index["_split"], index["_pos"])]) if len(index) else np.empty((0,))
+    return x, index.drop(columns=["_split", "_pos"])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     clip = json.loads(args.clip)
     report = {"pairings": {}, "provenance": provenance({"data_gates": cfg, "clip": clip}, args.code_hash)}
     for pairing, folder in args.input:
-        x, index = load(Path(folder), args.splits)
+        x, index = load(Path(folder), args.splits, cfg["max_samples"], args.seed)
         report["pairings"][pairing] = data_gates(x, index, cfg, clip, args.seed)
     write_json(report, args.out)
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stronglens.physics.shear import shear_components
+
 MAX_CLUMPS = 4
 
 # Prior sets for source colours: (mean, sd) of g-r and r-z.
@@ -68,9 +70,8 @@ def draw_lens(rng: np.random.Generator, prior: dict, host_q: float | None, host_
     else:
         q = float(rng.uniform(q_lo, q_hi))
         phi = float(rng.uniform(0.0, np.pi))
-    gamma = float(rng.uniform(0.0, prior["shear_max"]))
-    ang = float(rng.uniform(0.0, np.pi))
-    return LensDraw(theta_e, q, phi, gamma * np.cos(2 * ang), gamma * np.sin(2 * ang))
+    g1, g2 = shear_components(float(rng.uniform(0.0, prior["shear_max"])), float(rng.uniform(0.0, np.pi)))
+    return LensDraw(theta_e, q, phi, g1, g2)
 
 
 def draw_source(rng: np.random.Generator, prior: dict, theta_e: float) -> SourceDraw:

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 
 from stronglens.grid import radius_map_pix
-from stronglens.injection import RenderSettings, arc_snr, render_arcs
+from stronglens.injection import RenderSettings, arc_snr, poisson_arc_noise, render_arcs
 from stronglens.npzblob import encode_bands
 from stronglens.photometry import sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, fft_convolve
@@ -124,7 +124,13 @@ def _core_shortcut(host_img: torch.Tensor, amplitude: float) -> torch.Tensor:
 
 def simulate_shard(cfg: dict, dataset: str, part: int, seed: int) -> pd.DataFrame:
     """Simulate shard `part` of a synthetic dataset block `cfg` (defaults filled)."""
-    rows = shard_rows(cfg["n_pairs"], cfg["shard_size"], part)
+    return simulate_rows(cfg, dataset, shard_rows(cfg["n_pairs"], cfg["shard_size"], part), seed)
+
+
+def simulate_rows(cfg: dict, dataset: str, rows: range, seed: int) -> pd.DataFrame:
+    """Simulate the pairs with global indices `rows`; only `rows` depends on n_pairs and shard_size."""
+    if len(rows) == 0:
+        raise ValueError(f"empty row range {rows}")
     npix = cfg["stamp_size"]
     settings = RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC)
     centres = field_centres(seed, dataset, cfg["footprint"])
@@ -155,7 +161,7 @@ def simulate_shard(cfg: dict, dataset: str, part: int, seed: int) -> pd.DataFram
     arc_np = arcs.numpy()
     if cfg["add_poisson_noise"]:
         shot = np.stack([rr.standard_normal((len(BANDS), npix, npix)) for rr in rngs])
-        arc_np = arc_np + np.sqrt(np.clip(arc_np, 0.0, None) / cfg["gain_e_per_nmgy"]) * shot
+        arc_np = arc_np + poisson_arc_noise(torch.from_numpy(arc_np), torch.tensor(cfg["gain_e_per_nmgy"]), torch.from_numpy(shot)).numpy()
     ctrl = host_img.numpy() + noise
     stamp = host_img.numpy() + arc_np + shortcut.numpy() + noise
 
