@@ -26,13 +26,19 @@ def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.
     return subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    wd = tmp_path_factory.mktemp("wf")
+def scratch_workflow(wd: Path) -> Path:
+    """A copy of the workflow files in `wd` (the library linked, results empty)."""
+    wd.mkdir(parents=True, exist_ok=True)
     for item in ("Snakefile", "workflow", "config", "profiles", "Makefile"):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
     (wd / "src").symlink_to(REPO / "src")
+    return wd
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    wd = scratch_workflow(tmp_path_factory.mktemp("wf"))
     proc = snakemake(wd, "--configfile", "config/test.yaml", "--cores", "2", "all")
     assert proc.returncode == 0, proc.stderr[-4000:]
     return wd
@@ -111,12 +117,7 @@ def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
 
 
 def test_one_gate_target_builds_only_what_it_needs(tmp_path):
-    wd = tmp_path / "clean"
-    wd.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
-    (wd / "src").symlink_to(REPO / "src")
+    wd = scratch_workflow(tmp_path / "clean")
     proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/gates/data/tiny-raw_robust.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert job_counts(proc.stdout + proc.stderr) == {"simulate_survey": 2, "build_manifest": 1, "check_splits": 1,
@@ -182,12 +183,7 @@ def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
     df = simulate_shard(block, "s", 0, seed=3)[SEED_SCHEMA]
     write_parquet(df.iloc[:15], home / "data" / "real-000.parquet")
     write_parquet(df.iloc[15:], home / "data" / "real-001.parquet")
-    wd = tmp_path / "wf"
-    wd.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
-    (wd / "src").symlink_to(REPO / "src")
+    wd = scratch_workflow(tmp_path / "wf")
     cfg = wd / "real.yaml"
     cfg.write_text(yaml.safe_dump(real_data_config("~/data/real-*.parquet")))
     env = {**os.environ, "HOME": str(home)}
@@ -199,6 +195,35 @@ def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
     assert ingested["host_id"].str.startswith("real-001:").all() and ingested["healpix_128"].notna().all()
     gates = json.loads((wd / "results" / "gates" / "data" / "real-raw_robust.json").read_text())
     assert gates["pairings"]["paired"]["n_samples"] == 60
+
+
+def test_a_failed_pair_check_stops_everything_downstream(tmp_path):
+    import numpy as np
+
+    from stronglens.artifacts import write_parquet
+    from stronglens.npzblob import encode_bands
+    from stronglens.synthetic.survey import simulate_shard
+    from conftest import validated
+
+    block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": 20, "shard_size": 20,
+                                          "footprint": {"n_fields": 12, "field_radius_deg": 0.1}}}})["datasets"]["s"]
+    df = simulate_shard(block, "s", 0, seed=3)[SEED_SCHEMA].copy()
+    img = np.zeros((3, 64, 64), dtype=np.float32)
+    img[2, 10, 10] = np.inf
+    df.at[4, "ctrl_stamp_npz"] = encode_bands(img)
+    write_parquet(df, tmp_path / "bad.parquet")
+    wd = scratch_workflow(tmp_path / "wf")
+    cfg = real_data_config(str(tmp_path / "bad.parquet"))
+    cfg["datasets"]["real"]["check_pairs_sample"] = 20
+    (wd / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(wd, "--configfile", "bad.yaml", "--cores", "1", "results/gates/data/real-raw_robust.json")
+    assert proc.returncode != 0
+    log = (wd / "results" / "logs" / "check_pairs" / "real.log").read_text()
+    assert "pairs/part-0.parquet row 4" in log and "no_nan_inf" in log  # the ingested copy of bad.parquet
+    ingested = pd.read_parquet(wd / "results" / "data" / "real" / "pairs" / "part-0.parquet", columns=["source_file", "source_row"])
+    assert ingested.at[4, "source_file"].endswith("bad.parquet") and ingested.at[4, "source_row"] == 4
+    assert not (wd / "results" / "checks" / "real" / "pairs.json").exists()
+    assert not list((wd / "results").rglob("*.npy"))  # preprocessing never ran
 
 
 def test_real_data_path_that_matches_nothing_fails_at_start(tmp_path):

@@ -15,6 +15,24 @@ import pandas as pd
 from stronglens.npzblob import BlobError, decode_bands
 from stronglens.rng import generator
 
+
+def write_report_or_fail(report: dict, out: str, what: str) -> None:
+    """Write a passing report to `out`; print a failing one to stderr (the job's log) and exit non-zero.
+
+    A failed check must fail its job so nothing downstream runs; Snakemake
+    deletes a failed job's outputs, so the report lives on in the log.
+    """
+    import json
+    import sys
+
+    from stronglens.artifacts import write_json
+
+    if not report["passed"]:
+        print(json.dumps(report, indent=2), file=sys.stderr)
+        sys.exit(f"{what} FAILED: see the report above")
+    write_json(report, out)
+
+
 SPATIAL_KEYS = {"bricks": "brickname", "healpix": "healpix_128", "hosts": "host_id"}
 MAX_LISTED = 50
 

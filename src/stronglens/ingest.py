@@ -6,7 +6,8 @@ Required: the blobs, ``ra``, ``dec``, ``theta_e_arcsec``, ``psfsize_r``,
 ``psfdepth_r``. Filled in when absent (and said so in the log): ``brickname``
 and ``healpix_128`` from (ra, dec); ``pair_id``/``host_id`` from the file stem
 and row; ``tier`` "A", ``pool`` "N1", ``confuser_category`` "none", ``arc_snr``
-NaN. Missing coordinates are not filled: the manifest stage stops on them,
+NaN. Every row records ``source_file`` and ``source_row``, so a check that
+names an ingested row leads back to the user's file. Missing coordinates are not filled: the manifest stage stops on them,
 naming the row. Blobs are copied as they are and decoded (and checked) by the
 checks and preprocessing stages.
 """
@@ -79,6 +80,8 @@ def ingest_paired_parquet(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
         if col not in df:
             df[col] = [f"{path.stem}:{i}" for i in range(len(df))]
             notes.append(f"{col} made from file stem and row")
+    df["source_file"] = str(path)
+    df["source_row"] = np.arange(len(df), dtype=np.int64)
     for col, value in DEFAULTS.items():
         if col not in df:
             df[col] = value

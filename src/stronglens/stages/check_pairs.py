@@ -7,14 +7,11 @@ python -m stronglens.stages.check_pairs --manifest manifest-paired.parquet --sam
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stronglens.artifacts import write_json
-from stronglens.checks import check_pairs, sample_pairs
+from stronglens.checks import check_pairs, sample_pairs, write_report_or_fail
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,10 +30,7 @@ def main(argv: list[str] | None = None) -> None:
         for row in group["row"]:
             blobs[(shard, int(row))] = (table.column("stamp_npz")[int(row)].as_py(), table.column("ctrl_stamp_npz")[int(row)].as_py())
     report = check_pairs(picks, blobs, (3, args.stamp_size, args.stamp_size), args.max_abs)
-    if not report["passed"]:
-        print(json.dumps(report, indent=2), file=sys.stderr)
-        sys.exit(f"check_pairs FAILED: {report['n_failed_rows']} of {report['n_checked']} pairs; see the report above")
-    write_json(report, args.out)
+    write_report_or_fail(report, args.out, f"check_pairs ({report['n_failed_rows']} of {report['n_checked']} pairs)")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,11 @@ python -m stronglens.stages.check_splits --out splits.json manifest-paired.parqu
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from stronglens.artifacts import write_json
-from stronglens.checks import check_splits
+from stronglens.checks import check_splits, write_report_or_fail
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,10 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("manifests", nargs="+")
     args = ap.parse_args(argv)
     report = check_splits({Path(p).stem: pd.read_parquet(p) for p in args.manifests})
-    if not report["passed"]:
-        print(json.dumps(report, indent=2), file=sys.stderr)
-        sys.exit(f"check_splits FAILED for {args.manifests}: see the report above")
-    write_json(report, args.out)
+    write_report_or_fail(report, args.out, f"check_splits of {args.manifests}")
 
 
 if __name__ == "__main__":
