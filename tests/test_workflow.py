@@ -199,11 +199,11 @@ def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
 
 def test_a_failed_pair_check_stops_everything_downstream(tmp_path):
     import numpy as np
+    from conftest import validated
 
     from stronglens.artifacts import write_parquet
     from stronglens.npzblob import encode_bands
     from stronglens.synthetic.survey import simulate_shard
-    from conftest import validated
 
     block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": 20, "shard_size": 20,
                                           "footprint": {"n_fields": 12, "field_radius_deg": 0.1}}}})["datasets"]["s"]
