@@ -267,3 +267,25 @@ def test_ingest_fills_ids_and_sky_keys_and_names_bad_input(shard_file, tmp_path)
         ingest_paired_parquet(write_variant(tmp_path, empty_blob, "user-9.parquet"))
     with pytest.raises(IngestError, match="no such file"):
         ingest_paired_parquet(tmp_path / "absent.parquet")
+
+
+def test_cutout_catalog_errors_name_row_and_field(tmp_path):
+    from stronglens.ingest import IngestError, load_cutout, read_catalog
+
+    base = {"galaxy_id": ["a", "b"], "cutout_path": ["a.npz", "b.npz"], "ra": [10.0, 11.0], "dec": [1.0, 2.0],
+            "label": [1, 0], "psfsize_r": [1.2, 1.1], "psfdepth_r": [900.0, 800.0]}
+    pd.DataFrame({k: v for k, v in base.items() if k != "psfsize_r"}).to_csv(tmp_path / "c1.csv", index=False)
+    with pytest.raises(IngestError, match=r"c1.csv: missing column.*field psfsize_r"):
+        read_catalog(tmp_path / "c1.csv")
+    pd.DataFrame({**base, "label": [1, 2]}).to_csv(tmp_path / "c2.csv", index=False)
+    with pytest.raises(IngestError, match=r"c2.csv row 1: field label"):
+        read_catalog(tmp_path / "c2.csv")
+    pd.DataFrame({**base, "galaxy_id": ["a", "a"]}).to_csv(tmp_path / "c3.csv", index=False)
+    with pytest.raises(IngestError, match=r"field galaxy_id 'a' is duplicated"):
+        read_catalog(tmp_path / "c3.csv")
+    np.savez(tmp_path / "small.npz", cutout=np.ones((40, 40, 3), dtype=np.float32))
+    with pytest.raises(IngestError, match=r"cat row 5: field cutout_path: .*small.npz has shape"):
+        load_cutout(tmp_path / "small.npz", 64, "cat row 5")
+    np.savez(tmp_path / "nokey.npz", image=np.ones((64, 64, 3), dtype=np.float32))
+    with pytest.raises(IngestError, match=r"has no key 'cutout'"):
+        load_cutout(tmp_path / "nokey.npz", 64, "cat row 6")

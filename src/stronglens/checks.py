@@ -114,6 +114,33 @@ def check_pairs(manifest: pd.DataFrame, blobs: dict[tuple[str, int], tuple[bytes
     }
 
 
+IMAGE_CHECKS = ("no_nan_inf", "value_range", "expected_shape")
+
+
+def check_images(blobs: dict[tuple[str, int], bytes], expected_shape: tuple[int, int, int], max_abs: float) -> dict:
+    """The single-image checks (no pairs to compare) for an unpaired source such as cutouts."""
+    counts = {c: {"passed": 0, "failed": 0} for c in IMAGE_CHECKS}
+    failures: list[dict] = []
+    for (shard, row), blob in blobs.items():
+        where = f"{shard} row {row}"
+        try:
+            img = decode_bands(blob, where=f"{where} field image_npz")
+        except BlobError as exc:
+            failed = list(IMAGE_CHECKS)
+            failures.append({"where": where, "failed": failed, "error": str(exc)})
+        else:
+            finite = img[np.isfinite(img)]
+            failed = [c for c, bad in (("no_nan_inf", finite.size != img.size),
+                                       ("value_range", finite.size and np.abs(finite).max() > max_abs),
+                                       ("expected_shape", img.shape != expected_shape)) if bad]
+            if failed:
+                failures.append({"where": where, "failed": failed})
+        for c in IMAGE_CHECKS:
+            counts[c]["failed" if c in failed else "passed"] += 1
+    return {"n_checked": len(blobs), "checks": counts, "failures": failures[:MAX_LISTED], "n_failed_rows": len(failures),
+            "expected_shape": list(expected_shape), "unpaired_source": True, "passed": not failures}
+
+
 def sample_pairs(manifest: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     """n distinct pairs (shard, row) drawn with a seeded generator; all of them if fewer."""
     pairs = manifest.drop_duplicates(["shard", "row"])[["shard", "row"]]

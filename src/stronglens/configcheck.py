@@ -36,6 +36,8 @@ def _check_dataset(name: str, ds: dict) -> None:
         raise ConfigError(f"{prefix}.splits: fractions must sum to 1, got {total:g}")
     if ds["source"] == "parquet" and not ds.get("path"):
         raise ConfigError(f"{prefix}.path: source parquet needs a path (file, folder or glob of .parquet shards)")
+    if ds["source"] == "cutouts" and not ds.get("catalog"):
+        raise ConfigError(f"{prefix}.catalog: source cutouts needs a catalog (CSV or parquet)")
     if ds["source"] == "synthetic" and "n_pairs" not in ds:
         raise ConfigError(f"{prefix}.n_pairs: source synthetic needs n_pairs")
     if ds["source"] == "synthetic":
@@ -81,10 +83,29 @@ def input_files(name: str, ds: dict) -> list[str]:
     return files
 
 
+def catalog_rows(name: str, ds: dict) -> int:
+    """Number of rows of a cutout catalog (CSV lines, or parquet metadata); a missing file names the key."""
+    import os
+
+    path = os.path.expanduser(ds["catalog"])
+    if not os.path.isfile(path):
+        raise ConfigError(f"datasets.{name}.catalog: {ds['catalog']!r} does not exist")
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq  # only for cutout datasets
+
+        return pq.read_metadata(path).num_rows
+    import csv
+
+    with open(path, newline="") as fh:
+        return max(0, sum(1 for _ in csv.reader(fh)) - 1)
+
+
 def check_config(config: dict) -> None:
     """Raise ConfigError naming the key of the first cross-field inconsistency."""
     for name, ds in config.get("datasets", {}).items():
         _check_dataset(name, ds)
         if ds["source"] == "parquet":
             input_files(name, ds)
+        if ds["source"] == "cutouts" and catalog_rows(name, ds) == 0:
+            raise ConfigError(f"datasets.{name}.catalog: {ds['catalog']!r} has no rows")
     _check_preprocessing(config)

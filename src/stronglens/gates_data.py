@@ -104,7 +104,8 @@ def data_gates(x: np.ndarray, index, cfg: dict, clip: float | None, seed: int) -
     bins = cfg["theta_e_bins"]
     te = idx["theta_e_arcsec"].to_numpy()
     for lo, hi in zip(bins[:-1], bins[1:]):
-        sel = (te >= lo) & (te < hi)
+        # Negatives of unpaired sources have no theta_E: they join every bin.
+        sel = ((te >= lo) & (te < hi)) | np.isnan(te)
         key = f"[{lo},{hi})"
         if sel.sum() < 10 or len(np.unique(labels[sel])) < 2:
             out["theta_e_bins"][key] = {"n": int(sel.sum()), "note": "too few samples"}

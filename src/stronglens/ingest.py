@@ -87,3 +87,93 @@ def ingest_paired_parquet(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
             df[col] = value
             notes.append(f"{col} set to {value!r} for every row")
     return df, notes
+
+
+# --- source: cutouts -----------------------------------------------------------
+
+CUTOUT_REQUIRED = ("galaxy_id", "cutout_path", "ra", "dec", "label", "psfsize_r", "psfdepth_r")
+
+
+def read_catalog(path: str | Path) -> pd.DataFrame:
+    """A cutout catalog (CSV or parquet) with the manifest columns; missing columns are named."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise IngestError(f"{path}: no such file")
+    cat = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    missing = [c for c in CUTOUT_REQUIRED if c not in cat.columns]
+    if missing:
+        raise IngestError(f"{path}: missing column(s) {missing}: field {missing[0]}")
+    bad = ~cat["label"].isin([0, 1])
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise IngestError(f"{path} row {i}: field label = {cat['label'].iloc[i]!r} (must be 0 or 1)")
+    dup = cat["galaxy_id"].duplicated(keep=False)
+    if dup.any():
+        rows = np.flatnonzero(dup.to_numpy())[:4].tolist()
+        raise IngestError(f"{path} rows {rows}: field galaxy_id {cat['galaxy_id'].iloc[rows[0]]!r} is duplicated")
+    return cat
+
+
+def load_cutout(path: Path, stamp_size: int, where: str) -> np.ndarray:
+    """One cutout as a (3, stamp, stamp) float32 array in g, r, z, cropped about pixel npix // 2.
+
+    `.npz`: key ``cutout``, an (H, W, 3) array (the seeds' format), loaded without pickle.
+    `.fits` / `.fits.gz` / `.fit`: the primary HDU, (3, H, W) or (H, W, 3), via astropy.
+    """
+    if not path.is_file():
+        raise IngestError(f"{where}: field cutout_path: {path} does not exist")
+    name = path.name.lower()
+    try:
+        if name.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as npz:
+                if "cutout" not in npz.files:
+                    raise IngestError(f"{where}: field cutout_path: {path} has no key 'cutout' (has {npz.files})")
+                img = np.asarray(npz["cutout"], dtype=np.float32)
+            img = np.moveaxis(img, -1, 0) if img.ndim == 3 and img.shape[-1] == 3 else img
+        elif name.endswith((".fits", ".fits.gz", ".fit")):
+            from astropy.io import fits
+
+            with fits.open(path) as hdul:
+                img = np.asarray(hdul[0].data, dtype=np.float32)
+            img = np.moveaxis(img, -1, 0) if img.ndim == 3 and img.shape[-1] == 3 and img.shape[0] != 3 else img
+        else:
+            raise IngestError(f"{where}: field cutout_path: {path} is neither .npz nor FITS")
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(f"{where}: field cutout_path: cannot read {path}: {type(exc).__name__}: {exc}") from exc
+    if img.ndim != 3 or img.shape[0] != 3 or img.shape[1] != img.shape[2] or img.shape[1] < stamp_size:
+        raise IngestError(f"{where}: field cutout_path: {path} has shape {img.shape}, need 3 bands of at least {stamp_size}^2")
+    if not np.isfinite(img).all():
+        raise IngestError(f"{where}: field cutout_path: {path} has {int((~np.isfinite(img)).sum())} NaN/Inf pixels")
+    lo = img.shape[1] // 2 - stamp_size // 2
+    return np.ascontiguousarray(img[:, lo : lo + stamp_size, lo : lo + stamp_size])
+
+
+def ingest_cutouts(catalog_path: str | Path, rows: range, root: str | None, stamp_size: int) -> pd.DataFrame:
+    """Rows `rows` of a cutout catalog as a shard: one sample per row, blob in ``image_npz``."""
+    from stronglens.npzblob import encode_bands
+
+    catalog_path = Path(catalog_path).expanduser()
+    cat = read_catalog(catalog_path).iloc[rows.start : rows.stop].copy()
+    base = Path(root).expanduser() if root else catalog_path.parent
+    cat["image_npz"] = [
+        encode_bands(load_cutout(base / str(p), stamp_size, f"{catalog_path} row {i}"))
+        for i, p in zip(range(rows.start, rows.stop), cat["cutout_path"])
+    ]
+    cat["pair_id"] = cat["host_id"] = cat["galaxy_id"].astype(str)
+    has_coords = cat["ra"].notna() & cat["dec"].notna()
+    if "brickname" not in cat:
+        cat["brickname"] = pd.Series(pd.NA, index=cat.index, dtype=object)
+        cat.loc[has_coords, "brickname"] = brick_names(cat.loc[has_coords, "ra"], cat.loc[has_coords, "dec"])
+    if "healpix_128" not in cat:
+        cat["healpix_128"] = np.nan
+        cat.loc[has_coords, "healpix_128"] = healpix_nested(cat.loc[has_coords, "ra"], cat.loc[has_coords, "dec"], 128)
+    if "theta_e_arcsec" not in cat:
+        cat["theta_e_arcsec"] = np.nan
+    for col, value in DEFAULTS.items():
+        if col not in cat:
+            cat[col] = value
+    cat["source_file"] = str(catalog_path)
+    cat["source_row"] = np.arange(rows.start, rows.stop, dtype=np.int64)
+    return cat.reset_index(drop=True)

@@ -1,6 +1,7 @@
 """Manifests: one row per training sample, pointing at its shard and row (SCIENCE.md section 4).
 
-Two variants from the same pair shards:
+Two variants from the same pair shards (an unpaired source such as cutouts,
+with one labelled image per row, gives only the second, its rows as they are):
 * ``paired``: the stamp (label 1) and the ctrl (label 0) of every host;
 * ``unpaired``: host-disjoint; within each split half of the hosts give their
   stamp and the other half their ctrl, so labels stay balanced and no host
@@ -96,12 +97,13 @@ def assign_splits(table: pd.DataFrame, split_by: str, fractions: dict[str, float
 
 def strata(table: pd.DataFrame) -> pd.Series:
     """Stratum label of each host: theta_E bin x PSF bin x depth quartile (open-ended outer bins)."""
-    for column in STRATUM_COLUMNS:
+    for column in STRATUM_COLUMNS[1:]:
         bad = table[table[column].isna()]
         if len(bad):
             r = bad.iloc[0]
             raise ManifestError(f"{r['shard']} row {r['row']}: field {column} is missing, so the row has no stratum")
     te = pd.cut(table["theta_e_arcsec"], THETA_E_BINS, include_lowest=True).astype(str)
+    te = te.where(table["theta_e_arcsec"].notna(), "no-lens")  # negatives of unpaired sources
     psf = pd.cut(table["psfsize_r"], PSF_BINS).astype(str)
     depth = pd.qcut(table["psfdepth_r"].rank(method="first"), DEPTH_QUANTILES, labels=False).astype(str)
     return te + "|" + psf + "|" + depth
@@ -148,6 +150,16 @@ def unpaired_manifest(pairs: pd.DataFrame, tier_weights: dict[str, float], seed:
     return pd.concat(parts).sort_values(["shard", "row"]).reset_index(drop=True)
 
 
+def single_manifest(samples: pd.DataFrame, tier_weights: dict[str, float]) -> pd.DataFrame:
+    """Manifest of an unpaired source (one image per row, label given): rows as they are."""
+    out = samples.copy()
+    out["image_column"] = "image_npz"
+    out["sample_id"] = out["galaxy_id"].astype(str)
+    if "sample_weight" not in out:
+        out["sample_weight"] = np.where(out["label"] == 1, out["tier"].map(tier_weights).fillna(1.0), 1.0)
+    return out.sort_values(["shard", "row"]).reset_index(drop=True)
+
+
 def build_manifests(shards: list[tuple[str, pd.DataFrame]], cfg: dict, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(paired, unpaired) manifests from pair shards and a dataset's manifest settings."""
     pairs = pairs_table(shards)
@@ -158,4 +170,7 @@ def build_manifests(shards: list[tuple[str, pd.DataFrame]], cfg: dict, seed: int
     empty = [s for s in cfg["splits"] if cfg["splits"][s] > 0 and not (pairs["split"] == s).any()]
     if empty:
         raise ManifestError(f"split(s) {empty} received no rows: field split (too few hosts or bricks for splits)")
+    if "label" in pairs.columns:  # an unpaired source (cutouts): no pairs to make
+        single = single_manifest(pairs, cfg["tier_weights"])
+        return single.iloc[0:0], single
     return paired_manifest(pairs, cfg["tier_weights"]), unpaired_manifest(pairs, cfg["tier_weights"], seed)

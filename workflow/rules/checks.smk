@@ -45,7 +45,7 @@ rule check_splits:
 rule check_pairs:
     """shape_match, not_identical, no_nan_inf, value_range, expected_shape on a sample of pairs."""
     input:
-        manifest=rules.build_manifest.output.paired,
+        manifest=check_manifest,
         shards=shard_paths,
     output:
         f"{RESULTS}/checks/{{dataset}}/pairs.json",

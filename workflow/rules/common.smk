@@ -1,9 +1,11 @@
 # Input functions and helpers shared by the rule files (stdlib only).
 import json
 import math
+import os
+import shlex
 
 from stronglens.codehash import stage_code_hash
-from stronglens.configcheck import input_files
+from stronglens.configcheck import catalog_rows, input_files
 
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
@@ -27,7 +29,48 @@ def n_shards(dataset):
     ds = dataset_cfg(dataset)
     if ds["source"] == "parquet":
         return len(input_files(dataset, ds))
-    return math.ceil(ds["n_pairs"] / ds["shard_size"])
+    return math.ceil(n_rows(dataset) / ds["shard_size"])
+
+
+def n_rows(dataset):
+    ds = dataset_cfg(dataset)
+    return catalog_rows(dataset, ds) if ds["source"] == "cutouts" else ds["n_pairs"]
+
+
+def pairings(dataset):
+    """Manifest variants a dataset has: cutouts are unpaired only."""
+    return ["unpaired"] if dataset_cfg(dataset)["source"] == "cutouts" else ["paired", "unpaired"]
+
+
+def gate_inputs(kind):
+    """data_gates inputs: every pairing's split arrays (kind 'npy') or indexes (kind 'index.parquet')."""
+
+    def inputs(wc):
+        return [
+            f"{RESULTS}/data/{wc.dataset}/{p}/{wc.mode}/{s}.{kind}"
+            for p in pairings(wc.dataset)
+            for s in SPLITS
+        ]
+
+    return inputs
+
+
+def gate_folders(wc):
+    return " ".join(f"--input {p} {RESULTS}/data/{wc.dataset}/{p}/{wc.mode}" for p in pairings(wc.dataset))
+
+
+def cutout_catalog(wc):
+    return os.path.expanduser(dataset_cfg(wc.dataset)["catalog"])
+
+
+def cutout_root_arg(wc):
+    root = dataset_cfg(wc.dataset)["cutout_root"]
+    return f"--root {shlex.quote(os.path.expanduser(root))}" if root else ""
+
+
+def check_manifest(wc):
+    """check_pairs reads the paired manifest, or the unpaired one for an unpaired source."""
+    return f"{RESULTS}/data/{wc.dataset}/manifest-{pairings(wc.dataset)[0]}.parquet"
 
 
 def datasets_from(source):
@@ -69,7 +112,7 @@ def shard_rows(wildcards):
     """'start stop' global row range of one shard."""
     ds = dataset_cfg(wildcards.dataset)
     start = int(wildcards.part) * ds["shard_size"]
-    return f"{start} {min(ds['n_pairs'], start + ds['shard_size'])}"
+    return f"{start} {min(n_rows(wildcards.dataset), start + ds['shard_size'])}"
 
 
 def manifest_cfg(dataset):

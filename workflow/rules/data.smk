@@ -52,6 +52,30 @@ rule ingest_parquet:
         " --out {output:q} > {log:q} 2>&1"
 
 
+rule ingest_cutouts:
+    """Rows of a cutout catalog, each cutout read (.npz or FITS), checked and cropped to the stamp."""
+    wildcard_constraints:
+        dataset=datasets_from("cutouts"),
+    input:
+        cutout_catalog,
+    output:
+        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+    params:
+        rows=shard_rows,
+        root=cutout_root_arg,
+        stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
+        code=code("ingest_cutouts"),
+    log:
+        f"{RESULTS}/logs/ingest_cutouts/{{dataset}}/part-{{part}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/ingest_cutouts/{{dataset}}/part-{{part}}.tsv"
+    shell:
+        "python -m stronglens.stages.ingest_cutouts --catalog {input:q} --rows {params.rows} {params.root}"
+        " --stamp-size {params.stamp} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
 rule survey_summary:
     """Counts, splits and parameter ranges of a dataset, for the README and the report."""
     input:

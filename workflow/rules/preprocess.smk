@@ -32,17 +32,14 @@ rule preprocess:
 rule data_gates:
     """Core, radial and annulus LR AUCs on the model inputs, paired and unpaired, before any training."""
     input:
-        paired=expand(f"{RESULTS}/data/{{{{dataset}}}}/paired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
-        unpaired=expand(f"{RESULTS}/data/{{{{dataset}}}}/unpaired/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
-        paired_index=expand(f"{RESULTS}/data/{{{{dataset}}}}/paired/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
-        unpaired_index=expand(f"{RESULTS}/data/{{{{dataset}}}}/unpaired/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
+        arrays=gate_inputs("npy"),
+        index=gate_inputs("index.parquet"),
     output:
         f"{RESULTS}/gates/data/{{dataset}}-{{mode}}.json",
     params:
         cfg=as_json(config["data_gates"]),
         clip=lambda wc: as_json(config["preprocessing"][wc.mode]["clip"]),
-        paired=lambda wc: f"{RESULTS}/data/{wc.dataset}/paired/{wc.mode}",
-        unpaired=lambda wc: f"{RESULTS}/data/{wc.dataset}/unpaired/{wc.mode}",
+        inputs=gate_folders,
         splits=" ".join(SPLITS),
         seed=config["seed"],
         code=code("data_gates"),
@@ -54,5 +51,4 @@ rule data_gates:
         f"{RESULTS}/benchmarks/data_gates/{{dataset}}-{{mode}}.tsv"
     shell:
         "python -m stronglens.stages.data_gates --config {params.cfg:q} --clip {params.clip:q} --seed {params.seed}"
-        " --input paired {params.paired:q} --input unpaired {params.unpaired:q} --splits {params.splits}"
-        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+        " {params.inputs} --splits {params.splits} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"

@@ -17,8 +17,9 @@ from stronglens.artifacts import write_parquet
 from stronglens.manifest import ManifestError, build_manifests
 from stronglens.provenance import provenance
 
-REQUIRED = ("pair_id", "host_id", "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "psfsize_r", "psfdepth_r", "tier",
-            "stamp_npz", "ctrl_stamp_npz")
+REQUIRED = ("pair_id", "host_id", "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "psfsize_r", "psfdepth_r", "tier")
+REQUIRED_PAIRED = REQUIRED + ("stamp_npz", "ctrl_stamp_npz")
+REQUIRED_SINGLE = REQUIRED + ("image_npz", "label", "galaxy_id")
 
 
 def read_shard(path: str) -> pd.DataFrame:
@@ -26,7 +27,8 @@ def read_shard(path: str) -> pd.DataFrame:
     if not Path(path).is_file():
         raise ManifestError(f"{path}: no such file")
     names = pq.read_schema(path).names
-    missing = [c for c in REQUIRED if c not in names]
+    required = REQUIRED_SINGLE if "image_npz" in names else REQUIRED_PAIRED
+    missing = [c for c in required if c not in names]
     if missing:
         raise ManifestError(f"{path}: missing column(s) {missing}: field {missing[0]}")
     return pd.read_parquet(path, columns=[c for c in names if not c.endswith("_npz")])
