@@ -116,6 +116,12 @@ def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     assert counts == {"all": 1, "preprocess": 4, "data_gates": 2}  # 2 datasets x (paired, unpaired)
 
 
+def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
+    # Each rule gets only its config slice: a downstream setting never reruns upstream data jobs.
+    counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("data_gates", {}).update(folds=4))
+    assert counts == {"all": 1, "data_gates": 2}
+
+
 def test_one_gate_target_builds_only_what_it_needs(tmp_path):
     wd = scratch_workflow(tmp_path / "clean")
     proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/gates/data/tiny-raw_robust.json")
