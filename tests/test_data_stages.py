@@ -34,6 +34,11 @@ def shard_file(tmp_path_factory):
     return path, df
 
 
+def split_outputs(folder):
+    """(npy, index) output paths per split in `folder`."""
+    return {s: (folder / f"{s}.npy", folder / f"{s}.index.parquet") for s in ("train", "val", "test")}
+
+
 def write_variant(tmp_path, df, name="part-0.parquet"):
     path = tmp_path / name
     write_parquet(df, path)
@@ -75,7 +80,7 @@ def test_bad_corrupt_blob_fails_check_and_preprocess(shard_file, tmp_path):
     paired, _ = manifests_of(path)
     report = check_pairs(paired, {(path, r): (bad.at[r, "stamp_npz"], bad.at[r, "ctrl_stamp_npz"]) for r in (2, 3)}, SHAPE, 1e4)
     assert not report["passed"] and report["failures"][0]["where"] == f"{path} row 3"
-    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    outs = split_outputs(tmp_path)
     with pytest.raises(ValueError, match=r"row 3 field stamp_npz"):
         preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
     assert not any(p.exists() for pair in outs.values() for p in pair)  # never a partial array
@@ -92,7 +97,7 @@ def test_bad_nan_pixels(shard_file, tmp_path):
     paired, _ = manifests_of(path)
     report = check_pairs(paired, {(path, 4): (bad.at[4, "stamp_npz"], bad.at[4, "ctrl_stamp_npz"])}, SHAPE, 1e4)
     assert report["failures"][0]["failed"] == ["no_nan_inf"]
-    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 4 field ctrl_stamp_npz.*NaN"):
         preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
 
@@ -105,7 +110,7 @@ def test_bad_wrong_shape(shard_file, tmp_path):
     paired, _ = manifests_of(path)
     report = check_pairs(paired, {(path, 5): (bad.at[5, "stamp_npz"], bad.at[5, "ctrl_stamp_npz"])}, SHAPE, 1e4)
     assert set(report["failures"][0]["failed"]) == {"shape_match", "expected_shape"}
-    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 5 field stamp_npz: shape"):
         preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
 
@@ -198,7 +203,7 @@ def test_flat_annulus_is_an_error_naming_the_image():
 def test_preprocess_writes_aligned_split_arrays(shard_file, tmp_path):
     path, df = shard_file
     paired, _ = manifests_of(path)
-    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    outs = split_outputs(tmp_path)
     pp = {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}
     counts = preprocess_manifest(paired, pp, outs, SHAPE, {})
     assert sum(counts.values()) == len(paired)
@@ -238,6 +243,13 @@ def test_core_gate_fails_on_a_planted_core_signal_and_passes_without():
     assert rep["gates"]["core_lr_auc"]["status"] == "PASS"
     assert abs(rep["gates"]["core_lr_auc"]["value"] - 0.5) < 0.08
     assert set(rep["theta_e_bins"]) == {"[0.5,1.5)", "[1.5,3.0)"}
+
+
+def test_a_single_class_gate_sample_is_an_error():
+    x, index = _toy_inputs(20, 0.0, seed=6)
+    index["label"] = 0
+    with pytest.raises(ValueError, match="single class: field label"):
+        data_gates(x, index, GCFG, clip=None, seed=0)
 
 
 def test_folds_are_grouped_by_host():
