@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from stronglens.npzblob import decode_bands
+
+
+def read_shard_metadata(path: str | Path) -> pd.DataFrame:
+    """A shard's rows without its image blob columns (*_npz)."""
+    names = [n for n in pq.read_schema(path).names if not n.endswith("_npz")]
+    return pd.read_parquet(path, columns=names)
 
 
 class ImageError(ValueError):

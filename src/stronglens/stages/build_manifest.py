@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from stronglens.artifacts import write_parquet
 from stronglens.manifest import ManifestError, build_manifests
 from stronglens.provenance import provenance
+from stronglens.shards import read_shard_metadata
 
 REQUIRED = ("pair_id", "host_id", "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "psfsize_r", "psfdepth_r", "tier")
 REQUIRED_PAIRED = REQUIRED + ("stamp_npz", "ctrl_stamp_npz")
@@ -31,7 +32,7 @@ def read_shard(path: str) -> pd.DataFrame:
     missing = [c for c in required if c not in names]
     if missing:
         raise ManifestError(f"{path}: missing column(s) {missing}: field {missing[0]}")
-    return pd.read_parquet(path, columns=[c for c in names if not c.endswith("_npz")])
+    return read_shard_metadata(path)
 
 
 def main(argv: list[str] | None = None) -> None:

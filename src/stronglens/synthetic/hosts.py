@@ -142,27 +142,35 @@ def _normalised(shape: torch.Tensor) -> torch.Tensor:
     return shape / shape.sum(dim=(-1, -2), keepdim=True).clamp_min(1e-30)
 
 
-def _ring_shapes(hosts: list[HostDraw], settings: RenderSettings, dtype) -> torch.Tensor:
-    sub = 2
-    y, x = pixel_grid(settings.npix, settings.pixscale, sub, dtype=dtype)
+_FEATURE_SUB = 2  # rings and arms are smooth: 2x2 sub-pixels are enough
+
+
+def _host_frame(hosts: list[HostDraw], settings: RenderSettings, dtype, q_floor: float):
+    """Sub-pixel coordinates in each host's major-axis frame and its (floored) axis ratio."""
+    y, x = pixel_grid(settings.npix, settings.pixscale, _FEATURE_SUB, dtype=dtype)
     b = len(hosts)
     zero = torch.zeros(b, dtype=dtype)
     xm, ym = to_major_axis_frame(x.expand(b, -1, -1), y.expand(b, -1, -1), zero, zero, _tensor([h.phi for h in hosts], dtype))
-    q = expand_like(_tensor([h.q for h in hosts], dtype), xm).clamp_min(0.5)
+    q = expand_like(_tensor([h.q for h in hosts], dtype), xm).clamp_min(q_floor)
+    return xm, ym, q
+
+
+def _pixel_shapes(shape: torch.Tensor, npix: int) -> torch.Tensor:
+    """Average sub-pixels to native pixels and normalise each image to unit sum."""
+    s = _FEATURE_SUB
+    return _normalised(shape.reshape(shape.shape[0], npix, s, npix, s).mean(dim=(2, 4)))
+
+
+def _ring_shapes(hosts: list[HostDraw], settings: RenderSettings, dtype) -> torch.Tensor:
+    xm, ym, q = _host_frame(hosts, settings, dtype, 0.5)
     r = torch.sqrt(q * xm * xm + ym * ym / q)
     r0 = expand_like(_tensor([h.ring_radius for h in hosts], dtype), r)
     w = expand_like(_tensor([h.ring_width for h in hosts], dtype), r)
-    shape = torch.exp(-0.5 * ((r - r0) / w) ** 2)
-    return _normalised(shape.reshape(b, settings.npix, sub, settings.npix, sub).mean(dim=(2, 4)))
+    return _pixel_shapes(torch.exp(-0.5 * ((r - r0) / w) ** 2), settings.npix)
 
 
 def _spiral_shapes(hosts: list[HostDraw], settings: RenderSettings, dtype) -> torch.Tensor:
-    sub = 2
-    y, x = pixel_grid(settings.npix, settings.pixscale, sub, dtype=dtype)
-    b = len(hosts)
-    zero = torch.zeros(b, dtype=dtype)
-    xm, ym = to_major_axis_frame(x.expand(b, -1, -1), y.expand(b, -1, -1), zero, zero, _tensor([h.phi for h in hosts], dtype))
-    q = expand_like(_tensor([h.q for h in hosts], dtype), xm).clamp_min(0.4)
+    xm, ym, q = _host_frame(hosts, settings, dtype, 0.4)
     xd, yd = xm, ym / q  # de-project the disc
     r = torch.sqrt(xd * xd + yd * yd).clamp_min(1e-3)
     theta = torch.atan2(yd, xd)
@@ -171,8 +179,7 @@ def _spiral_shapes(hosts: list[HostDraw], settings: RenderSettings, dtype) -> to
     disc = torch.exp(-1.678 * r / r_e)
     arms = (0.5 * (1.0 + torch.cos(2.0 * (theta - torch.log(r / r_e) / torch.tan(pitch))))) ** 4
     inner = 1.0 - torch.exp(-((r / (0.5 * r_e)) ** 2))  # arms start outside the bulge
-    shape = disc * arms * inner
-    return _normalised(shape.reshape(b, settings.npix, sub, settings.npix, sub).mean(dim=(2, 4)))
+    return _pixel_shapes(disc * arms * inner, settings.npix)
 
 
 def _companion_shapes(hosts: list[HostDraw], settings: RenderSettings, dtype) -> torch.Tensor:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+
+from stronglens.shards import read_shard_metadata
 
 QUANTITY_COLUMNS = ("theta_e_arcsec", "arc_snr", "mu_eff", "src_mag_r", "host_mag_r", "psfsize_r", "psfdepth_r", "sigma_pix_r")
 COUNT_COLUMNS = ("pool", "tier", "host_type", "confuser_category", "depth_regime")
@@ -14,11 +15,7 @@ COUNT_COLUMNS = ("pool", "tier", "host_type", "confuser_category", "depth_regime
 
 def read_metadata_columns(paths: list[str | Path]) -> pd.DataFrame:
     """All shards' rows without the image blobs."""
-    frames = []
-    for p in paths:
-        names = [n for n in pq.read_schema(p).names if not n.endswith("_npz")]
-        frames.append(pd.read_parquet(p, columns=names))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat([read_shard_metadata(p) for p in paths], ignore_index=True)
 
 
 def summarise(df: pd.DataFrame) -> dict:
