@@ -69,6 +69,59 @@ def _check_preprocessing(config: dict) -> None:
                 )
 
 
+def deep_merge(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it; nested dicts merge, everything else is replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = deep_merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def resolve_run(config: dict, name: str) -> dict:
+    """The full config of run `name`: its own keys, the training defaults with its overrides, and its clip.
+
+    This dict is what the train rule gets as params (so only a change to it
+    reruns the run) and what run_info.json and the checkpoints record.
+    """
+    run = config["runs"][name]
+    resolved = {k: v for k, v in run.items() if k != "train"}
+    resolved["name"] = name
+    resolved["train"] = deep_merge(config.get("training", {}), run.get("train", {}))
+    resolved["clip"] = config["preprocessing"].get(run["preprocessing"], {}).get("clip")
+    return resolved
+
+
+def _check_run(config: dict, name: str, run: dict) -> None:
+    prefix = f"runs.{name}"
+    for key, table in (("dataset", "datasets"), ("preprocessing", "preprocessing")):
+        if run[key] not in config.get(table, {}):
+            known = ", ".join(config.get(table, {})) or "none"
+            raise ConfigError(f"{prefix}.{key}: {run[key]!r} is not a key of {table} ({known})")
+    source = config["datasets"][run["dataset"]]["source"]
+    train = run["train"]
+    if source == "cutouts" and run["pairing"] == "paired":
+        raise ConfigError(f"{prefix}.pairing: dataset {run['dataset']!r} is a cutout catalog, which is unpaired only")
+    if source == "cutouts" and train["hard_negatives"]["ratio"] > 0:
+        raise ConfigError(f"{prefix}.train.hard_negatives.ratio: hard negatives need stamp/ctrl pairs, "
+                          f"which cutout dataset {run['dataset']!r} does not have")
+    if train["micro_batch"] > train["batch_size"]:
+        raise ConfigError(f"{prefix}.train.micro_batch: {train['micro_batch']} exceeds batch_size {train['batch_size']}")
+    ends = [e.get("until_epoch") for e in train["core_dropout"]["schedule"]]
+    if None in ends[:-1] or any(a >= b for a, b in zip(ends, ends[1:]) if b is not None):
+        raise ConfigError(f"{prefix}.train.core_dropout.schedule: until_epoch must increase and only the last may be null")
+    if run.get("pretrained"):
+        import os
+
+        if not os.path.isfile(os.path.expanduser(run["pretrained"])):
+            raise ConfigError(f"{prefix}.pretrained: weights file {run['pretrained']!r} does not exist (nothing is downloaded)")
+
+
+def check_runs(config: dict, runs: dict[str, dict]) -> None:
+    """Cross-field checks of every resolved run; the error names the key."""
+    for name, run in runs.items():
+        _check_run(config, name, run)
+
+
 def input_files(name: str, ds: dict) -> list[str]:
     """Sorted input shards of a parquet dataset; an empty match is an error naming the key."""
     import glob

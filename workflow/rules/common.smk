@@ -127,4 +127,30 @@ def all_targets():
         for name in config["datasets"]
         for mode in config["preprocessing"]
     ]
+    targets += [f"{RESULTS}/runs/{run}/{name}" for run in RUNS for name in RUN_OUTPUTS]
     return targets
+
+
+RUN_OUTPUTS = ("best.pt", "history.csv", "run_info.json")
+
+
+def run_folder(run, pairing=None):
+    """Preprocessed folder a run reads (its own pairing, or the one given)."""
+    r = RUNS[run]
+    return f"{RESULTS}/data/{r['dataset']}/{pairing or r['pairing']}/{r['preprocessing']}"
+
+
+def uses_hard_negatives(run):
+    return RUNS[run]["train"]["hard_negatives"]["ratio"] > 0
+
+
+def train_inputs(wc):
+    """train and val arrays + indexes of the run's folder, and the paired train split for hard negatives."""
+    folders = [(run_folder(wc.run), ("train", "val"))]
+    if uses_hard_negatives(wc.run):
+        folders.append((run_folder(wc.run, "paired"), ("train",)))
+    return sorted({f"{folder}/{s}.{ext}" for folder, splits in folders for s in splits for ext in ("npy", "index.parquet")})
+
+
+def paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if uses_hard_negatives(wc.run) else ""
