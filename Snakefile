@@ -9,9 +9,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from snakemake.exceptions import WorkflowError  # noqa: E402
-
-from stronglens.configcheck import ConfigError, check_config, check_runs, resolve_run  # noqa: E402  (stdlib only)
+from stronglens.configcheck import check_config, resolve_runs  # noqa: E402  (stdlib only)
 
 
 # The embedded default, unless the user names their own with --configfile.
@@ -24,14 +22,8 @@ if not config:
 validate(config, "workflow/schemas/config.schema.yaml")
 check_config(config)
 
-# Each run's resolved config: its keys + the training block with its overrides.
-RUNS = {name: resolve_run(config, name) for name in config["runs"]}
-for _name, _run in RUNS.items():
-    try:
-        validate(_run["train"], "workflow/schemas/training.schema.yaml")
-    except WorkflowError as err:
-        raise ConfigError(f"runs.{_name}.train: {err}") from None
-check_runs(config, RUNS)
+# Each run's resolved config: its keys + the training block with its own overrides.
+RUNS = resolve_runs(config, lambda train: validate(train, "workflow/schemas/training.schema.yaml"))
 
 
 include: "workflow/rules/common.smk"

@@ -10,17 +10,19 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+TRAINING_SCHEMA = REPO / "workflow" / "schemas" / "training.schema.yaml"
 
 
 def validated(config: dict) -> dict:
-    """Validate a config against the workflow schema (filling defaults), as the Snakefile does."""
+    """Validate a config as the Snakefile does (filling defaults); resolved runs go under "resolved_runs"."""
     from snakemake.utils import validate
 
-    from stronglens.configcheck import check_config
+    from stronglens.configcheck import check_config, resolve_runs
 
     config = copy.deepcopy(config)
     validate(config, str(SCHEMA))
     check_config(config)
+    config["resolved_runs"] = resolve_runs(config, lambda train: validate(train, str(TRAINING_SCHEMA)))
     return config
 
 

@@ -64,6 +64,49 @@ def test_cross_field_errors_name_the_key(path, value, key):
         validated(bad(path, value))
 
 
+RUN = {"dataset": "s", "pairing": "paired", "preprocessing": "p"}
+
+
+def with_run(**fields) -> dict:
+    cfg = copy.deepcopy(BASE)
+    cfg["runs"] = {"r": {**RUN, **fields}}
+    return cfg
+
+
+def test_a_run_inherits_training_and_overrides_only_what_it_names():
+    cfg = copy.deepcopy(BASE)
+    cfg["training"] = {"lr": 0.01, "hard_negatives": {"ratio": 0.3}}
+    cfg["runs"] = {"a": dict(RUN), "b": {**RUN, "train": {"lr": 0.001, "hard_negatives": {"start_epoch": 2}}}}
+    runs = validated(cfg)["resolved_runs"]
+    assert runs["a"]["train"]["lr"] == 0.01 and runs["b"]["train"]["lr"] == 0.001
+    assert runs["b"]["train"]["hard_negatives"] == {**runs["a"]["train"]["hard_negatives"], "start_epoch": 2}
+    assert runs["a"]["train"]["epochs"] == 10 and runs["a"]["model"] == "bottlenecked_resnet"  # schema defaults
+    assert runs["a"]["clip"] == 10
+
+
+@pytest.mark.parametrize(
+    "fields, key",
+    [
+        ({"model": "vgg16"}, "vgg16"),  # unknown model: schema
+        ({"dataset": "nope"}, r"runs\.r\.dataset"),
+        ({"preprocessing": "nope"}, r"runs\.r\.preprocessing"),
+        ({"pretrained": "/no/such/imagenet.pth"}, r"runs\.r\.pretrained.*nothing is downloaded"),
+        ({"train": {"lr": -1}}, r"(?s)runs\.r\.train.*-1"),
+        ({"train": {"learning_rate": 0.1}}, r"(?s)runs\.r\.train.*learning_rate"),
+        ({"train": {"micro_batch": 512, "batch_size": 64}}, r"runs\.r\.train\.micro_batch"),
+        ({"train": {"core_dropout": {"schedule": [{"radius": 5, "p": 0.5}, {"radius": 3, "p": 0.3}]}}},
+         r"runs\.r\.train\.core_dropout\.schedule"),
+    ],
+)
+def test_bad_runs_are_refused_naming_the_key(fields, key):
+    from snakemake.exceptions import WorkflowError
+
+    from stronglens.configcheck import ConfigError
+
+    with pytest.raises((ConfigError, WorkflowError), match=key):
+        validated(with_run(**fields))
+
+
 def test_workflow_refuses_a_bad_config_at_start(tmp_path):
     cfg = bad(["datasets", "s", "lens_prior", "q"], [0.5, 1.5])
     path = tmp_path / "bad.yaml"

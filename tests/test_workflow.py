@@ -66,6 +66,23 @@ def test_all_builds_the_survey(workdir):
     assert (workdir / "results" / "logs" / "simulate_survey" / "tiny" / "part-0.log").exists()
 
 
+def test_all_trains_every_run(workdir):
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    for run in cfg["runs"]:
+        folder = workdir / "results" / "runs" / run
+        info = json.loads((folder / "run_info.json").read_text())
+        history = pd.read_csv(folder / "history.csv")
+        assert len(history) == cfg["training"]["epochs"] == info["epochs_run"]
+        assert info["run_config"]["name"] == run and len(info["config_sha256"]) == 64
+        assert info["run_config"]["train"]["lr"] == cfg["training"]["lr"]
+        assert info["packages"]["torch"].startswith("2.14.1") and info["device"]["type"] == "cpu"
+        assert "stronglens.stages.train" in " ".join(info["command"])
+        assert (folder / "last.pt").exists()  # resumable state beside the declared outputs
+        assert "val_auroc=" in (workdir / "results" / "logs" / "train" / f"{run}.log").read_text()
+    mitigated = json.loads((workdir / "results" / "runs" / "tiny_unpaired_mitigated" / "run_info.json").read_text())
+    assert mitigated["n_hard_negative_pairs"] > 0
+
+
 def test_second_run_has_nothing_to_do(workdir):
     proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all")
     assert proc.returncode == 0
@@ -96,9 +113,10 @@ def dry_run_with(workdir: Path, tmp_path: Path, change) -> dict[str, int]:
 
 def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["datasets"]["tiny"].update(plant_core_shortcut=0.1))
-    # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate; tiny_b untouched.
+    # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate + its 2 runs;
+    # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
-                      "check_pairs": 1, "preprocess": 2, "data_gates": 1}
+                      "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2}
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
@@ -113,13 +131,60 @@ def test_manifest_change_does_not_resimulate(workdir, tmp_path):
 
 def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
-    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2}  # 2 datasets x (paired, unpaired)
+    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2}  # 2 datasets x (paired, unpaired); 2 runs
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
     # Each rule gets only its config slice: a downstream setting never reruns upstream data jobs.
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("data_gates", {}).update(folds=4))
     assert counts == {"all": 1, "data_gates": 2}
+
+
+def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
+    assert counts == {"all": 1, "train": 1}
+
+
+def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
+    assert counts == {"all": 1, "train": 2}
+
+
+def test_a_killed_training_job_resumes_with_rerun_incomplete(tmp_path):
+    """SIGKILL snakemake and its job mid-run; --rerun-incomplete resumes from last.pt to the weights of a straight run."""
+    import signal
+    import time
+
+    import torch
+
+    wd = scratch_workflow(tmp_path / "wf")
+    cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())
+    run = {**cfg["runs"]["tiny_paired"], "train": {"epochs": 30}}
+    cfg["runs"] = {"straight": run, "killed": run}  # identical but for the name
+    (wd / "config" / "kill.yaml").write_text(yaml.safe_dump(cfg))
+    base = ["--configfile", "config/kill.yaml", "--cores", "2"]
+    proc = snakemake(wd, *base, "results/runs/straight/best.pt")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    job = subprocess.Popen([*SNAKEMAKE, *base, "results/runs/killed/best.pt"], cwd=wd, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = wd / "results" / "runs" / "killed" / "last.pt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and job.poll() is None:
+        time.sleep(0.02)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    assert last.exists() and not (wd / "results" / "runs" / "killed" / "best.pt").exists()
+    assert snakemake(wd, *base, "--unlock").returncode == 0  # a killed Snakemake leaves its lock behind
+    proc = snakemake(wd, *base, "--rerun-incomplete", "results/runs/killed/best.pt")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = json.loads((wd / "results" / "runs" / "killed" / "run_info.json").read_text())
+    assert info["resumed_after_epoch"] is not None and info["resumed_after_epoch"] < 29
+    a = torch.load(wd / "results" / "runs" / "straight" / "best.pt", weights_only=True)
+    b = torch.load(wd / "results" / "runs" / "killed" / "best.pt", weights_only=True)
+    assert a["epoch"] == b["epoch"]
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6)
 
 
 def test_one_gate_target_builds_only_what_it_needs(tmp_path):

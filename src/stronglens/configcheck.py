@@ -116,10 +116,23 @@ def _check_run(config: dict, name: str, run: dict) -> None:
             raise ConfigError(f"{prefix}.pretrained: weights file {run['pretrained']!r} does not exist (nothing is downloaded)")
 
 
-def check_runs(config: dict, runs: dict[str, dict]) -> None:
-    """Cross-field checks of every resolved run; the error names the key."""
-    for name, run in runs.items():
+def resolve_runs(config: dict, validate_train) -> dict[str, dict]:
+    """Every run resolved (`resolve_run`), its training settings validated, and cross-checked.
+
+    `validate_train(settings)` validates one merged training block against
+    workflow/schemas/training.schema.yaml (filling defaults) and raises on a
+    bad value; its message is re-raised naming the run.
+    """
+    runs = {}
+    for name in config.get("runs", {}):
+        run = resolve_run(config, name)
+        try:
+            validate_train(run["train"])
+        except Exception as err:  # noqa: BLE001 - the validator's own error type varies
+            raise ConfigError(f"runs.{name}.train: {err}") from None
         _check_run(config, name, run)
+        runs[name] = run
+    return runs
 
 
 def input_files(name: str, ds: dict) -> list[str]:

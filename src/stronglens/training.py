@@ -184,14 +184,18 @@ class Trainer:
 
     def train_epoch(self, epoch: int) -> tuple[float, int]:
         """One pass over the epoch's plan; returns (weighted mean loss, samples seen)."""
+        loader, plan = self.loader(epoch)
+        return self.train_batches(epoch, loader, plan)
+
+    def train_batches(self, epoch: int, batches, plan: list) -> tuple[float, int]:
+        """Optimise on `batches` (tensors (x, y, w, index) matching `plan`'s micro-batches)."""
         torch.manual_seed(torch_seed(self.seed, "torch", epoch))
         self.model.train()
         self.set_frozen(epoch < self.s["freeze_backbone_epochs"])
-        loader, plan = self.loader(epoch)
         total, seen = 0.0, 0
         self.opt.zero_grad(set_to_none=True)
         tty = sys.stderr.isatty()
-        for b, ((x, y, w, idx), mb) in enumerate(zip(loader, plan)):
+        for b, ((x, y, w, idx), mb) in enumerate(zip(batches, plan, strict=True)):
             if not torch.isfinite(x).all():
                 bad = idx[~torch.isfinite(x).flatten(1).all(1)].tolist()
                 raise TrainingError(f"non-finite input at epoch {epoch} batch {b}: sample indices {bad[:5]} "
