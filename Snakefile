@@ -31,6 +31,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/checks.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/gates.smk"
 
 
 rule all:

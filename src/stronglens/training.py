@@ -37,6 +37,7 @@ from stronglens.checkpoints import cpu_state, load_checkpoint, save_checkpoint
 from stronglens.models import backbone_modules, build_model
 from stronglens.provenance import config_sha256
 from stronglens.rng import generator
+from stronglens.scoring import pick_device, predict_logits
 from stronglens.train_data import (
     BatchSet,
     HardNegativeSettings,
@@ -79,15 +80,6 @@ def lr_factor(epoch: int, settings: dict) -> float:
     if sched["name"] == "step":
         return sched["step_gamma"] ** sum(epoch >= e for e in sched["step_epochs"])
     return 1.0
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto`` = CUDA when visible, else CPU; an explicit ``cuda`` without a GPU is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainingError(f"device {name!r} requested but no CUDA device is visible: field device")
-    return torch.device(name)
 
 
 def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
@@ -269,21 +261,6 @@ class Trainer:
     def best_checkpoint(self) -> dict:
         return {"model": self.best_model, "epoch": self.best_epoch, "best_metric": self.best_metric,
                 "run_config": self.run, "config_sha256": self.sha}
-
-
-@torch.no_grad()
-def predict_logits(model: torch.nn.Module, array: np.ndarray, device: torch.device, batch: int,
-                   amp: torch.dtype | None = None, channels_last: bool = False) -> np.ndarray:
-    """Logits (float64, one per image) of an (N, C, H, W) array, read in chunks; the model is left in eval mode."""
-    model.eval()
-    out = np.empty(len(array), np.float64)
-    for start in range(0, len(array), batch):
-        x = torch.from_numpy(np.array(array[start : start + batch], dtype=np.float32)).to(device)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            out[start : start + len(x)] = model(x).squeeze(1).float().cpu().numpy()
-    return out
 
 
 def history_frame(history: list[dict]) -> pd.DataFrame:

@@ -128,7 +128,30 @@ def all_targets():
         for mode in config["preprocessing"]
     ]
     targets += [f"{RESULTS}/runs/{run}/{name}" for run in RUNS for name in RUN_OUTPUTS]
+    targets += [f"{RESULTS}/gates/{run}.json" for run in RUNS]
+    if RUNS:
+        targets.append(f"{RESULTS}/experiments.tsv")
     return targets
+
+
+RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
+
+
+def has_pairs(run):
+    return "paired" in pairings(RUNS[run]["dataset"])
+
+
+def gates_inputs(wc):
+    """Evaluation and validation splits of the run's folder, and the paired evaluation split for hard negatives."""
+    g = config["gates"]
+    files = [f"{run_folder(wc.run)}/{s}.{ext}" for s in (g["eval_split"], g["val_split"]) for ext in ("npy", "index.parquet")]
+    if has_pairs(wc.run):
+        files += [f"{run_folder(wc.run, 'paired')}/{g['eval_split']}.{ext}" for ext in ("npy", "index.parquet")]
+    return sorted(set(files))
+
+
+def gates_paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
 RUN_OUTPUTS = ("best.pt", "history.csv", "run_info.json")

@@ -14,7 +14,7 @@ rule train:
         outdir=lambda wc: f"{RESULTS}/runs/{wc.run}",
         code=code("train"),
     wildcard_constraints:
-        run="|".join(RUNS) or "(?!x)x",
+        run=RUN_PATTERN,
     threads: lambda wc: RUNS[wc.run]["train"]["threads"]
     resources:
         gpu=1,
