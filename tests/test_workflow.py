@@ -116,7 +116,7 @@ def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate + its 2 runs;
     # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
-                      "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2}
+                      "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1}
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
@@ -131,23 +131,66 @@ def test_manifest_change_does_not_resimulate(workdir, tmp_path):
 
 def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
-    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2}  # 2 datasets x (paired, unpaired); 2 runs
+    # 2 datasets x (paired, unpaired); the 2 runs on tiny, their gates and the table
+    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2, "gates": 2, "experiments": 1}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
     # Each rule gets only its config slice: a downstream setting never reruns upstream data jobs.
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("data_gates", {}).update(folds=4))
-    assert counts == {"all": 1, "data_gates": 2}
+    assert counts == {"all": 1, "data_gates": 2, "gates": 2, "experiments": 1}  # the run gates hold the LR gates too
 
 
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
-    assert counts == {"all": 1, "train": 1}
+    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1}
 
 
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
-    assert counts == {"all": 1, "train": 2}
+    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1}
+
+
+def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("gates", {}).update(core_radii=[0, 5, 7]))
+    assert counts == {"all": 1, "gates": 2, "experiments": 1}
+
+
+def test_one_run_gates_target_builds_only_that_runs_chain(tmp_path):
+    wd = scratch_workflow(tmp_path / "clean")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/gates/tiny_paired.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert job_counts(proc.stdout + proc.stderr) == {"simulate_survey": 2, "build_manifest": 1, "check_splits": 1,
+                                                     "check_pairs": 1, "preprocess": 1, "train": 1, "gates": 1}
+
+
+def test_gate_reports_validate_against_their_schema(workdir):
+    import jsonschema
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "gates.schema.yaml").read_text())
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    for run in cfg["runs"]:
+        report = json.loads((workdir / "results" / "gates" / f"{run}.json").read_text())
+        jsonschema.validate(report, schema)
+        info = json.loads((workdir / "results" / "runs" / run / "run_info.json").read_text())
+        assert report["run_config_sha256"] == info["config_sha256"]
+        scores = pd.read_parquet(workdir / "results" / "gates" / f"{run}.scores.parquet")
+        assert set(scores["split"]) == {"test", "val"} and scores["p"].between(0, 1).all()
+    table = pd.read_csv(workdir / "results" / "experiments.tsv", sep="\t")
+    assert list(table["run"]) == list(cfg["runs"]) and table["verdict"].isin(["PASS", "MARGINAL", "FAIL"]).all()
+
+
+def test_compare_target_gives_a_paired_delong_test(workdir):
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "--cores", "1",
+                     "results/compare/tiny_paired--tiny_paired.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads((workdir / "results" / "compare" / "tiny_paired--tiny_paired.json").read_text())
+    assert out["delong"]["difference"] == 0 and out["n_samples"] > 0
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "--cores", "1",
+                     "results/compare/tiny_paired--tiny_unpaired_mitigated.json")
+    assert proc.returncode != 0
+    log = (workdir / "results" / "logs" / "compare" / "tiny_paired--tiny_unpaired_mitigated.log").read_text()
+    assert "not scored on the same test samples" in log
 
 
 def test_a_killed_training_job_resumes_with_rerun_incomplete(tmp_path):

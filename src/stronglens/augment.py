@@ -50,12 +50,15 @@ def dihedral(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+SKY_SIGMA_MAD_UNITS = 1.4826  # Gaussian sigma / MAD: preprocessing divides by the unscaled MAD
+
+
 @dataclass(frozen=True)
 class CoreDropout:
     """Mask pixels within `radius` px of the centre (r <= radius) with probability `p`.
 
-    `fill` is ``zero`` or ``noise`` (unit-variance Gaussian: the sky noise in
-    preprocessed MAD units).
+    `fill` is ``zero`` or ``noise``: Gaussian with sigma 1.4826, the sky noise
+    of a Gaussian sky in the preprocessed units (the unscaled MAD).
     """
 
     radius: float
@@ -70,7 +73,7 @@ class CoreDropout:
         if self.fill == "zero":
             out[..., mask] = 0.0
         else:
-            out[..., mask] = rng.standard_normal(out[..., mask].shape).astype(out.dtype)
+            out[..., mask] = (SKY_SIGMA_MAD_UNITS * rng.standard_normal(out[..., mask].shape)).astype(out.dtype)
         return out
 
 
