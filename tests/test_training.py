@@ -324,6 +324,13 @@ def test_last_pt_of_another_config_is_not_resumed(folder, tmp_path):
     assert info["resumed_after_epoch"] is None and any("another run config" in m for m in logs)
 
 
+def test_last_pt_of_other_training_code_is_not_resumed(folder, tmp_path):
+    train_run(run_config(epochs=2), RunData(folder), tmp_path, code_hash="aaaa", log=lambda *a: None)
+    logs = []
+    info = train_run(run_config(epochs=2), RunData(folder), tmp_path, code_hash="bbbb", log=logs.append)
+    assert info["resumed_after_epoch"] is None and any("other training code" in m for m in logs)
+
+
 def test_checkpoints_load_with_weights_only_and_restore_the_model(folder, tmp_path):
     run = run_config(epochs=2, checkpoint_every=1)
     info = train_run(run, RunData(folder), tmp_path, log=lambda *a: None)

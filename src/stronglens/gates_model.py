@@ -12,7 +12,8 @@ core_masked_drop = (AUROC(0) - AUROC(5)) / AUROC(0) and core_reliance =
 AUROC(0) - AUROC(7); hard negatives made from the evaluation pairs (the ctrl
 plus its own arc shuffled within 1-px rings): AUROC of positives against
 them and their mean p; arc_occlusion_drop = mean over positives of
-p - p(arc annulus replaced by sky pixels), the annulus being [lo, hi] x theta_E; AUROC per
+p - p(arc annulus replaced by sky pixels), the annulus being [lo, hi] x theta_E
+widened on both sides by `occlusion_psf_pad` x the image's PSF FWHM; AUROC per
 theta_E bin (positives in the bin against all negatives) with min and
 spread; TPR and pAUC at low FPR; ECE / MCE. The model-free core, radial and
 annulus LR AUCs (`stronglens.gates_data`, host-grouped cross-validation) run
@@ -92,9 +93,10 @@ def mask_core(x: np.ndarray, radius: float) -> np.ndarray:
 
 
 def occlude_arcs(x: np.ndarray, theta_e_arcsec: np.ndarray, band: tuple[float, float], seed: int = 0,
-                 fill: str = "sky") -> np.ndarray:
-    """Copy with the annulus band[0]*theta_E <= r <= band[1]*theta_E of each image occluded.
+                 fill: str = "sky", pad_arcsec: np.ndarray | float = 0.0) -> np.ndarray:
+    """Copy with the annulus band[0]*theta_E - pad <= r <= band[1]*theta_E + pad of each image occluded.
 
+    `pad_arcsec` (per image or one value) widens the annulus by the PSF blur.
     fill ``sky``: pixel values redrawn (with replacement, per band) from the
     image's own outer ring r >= 0.75 x half-width, so the occluded annulus
     looks like blank sky whatever the preprocessing; ``zero``: set to 0.
@@ -102,9 +104,10 @@ def occlude_arcs(x: np.ndarray, theta_e_arcsec: np.ndarray, band: tuple[float, f
     r = radius_pix(x.shape[-2:])
     outer = r >= 0.75 * (min(x.shape[-2:]) / 2)
     theta_px = np.asarray(theta_e_arcsec, dtype=np.float64) / PIXSCALE_ARCSEC
+    pad_px = np.broadcast_to(np.asarray(pad_arcsec, dtype=np.float64) / PIXSCALE_ARCSEC, theta_px.shape)
     out = np.array(x, dtype=np.float32, copy=True)
-    for i, t in enumerate(theta_px):
-        ring = (r >= band[0] * t) & (r <= band[1] * t)
+    for i, (t, pad) in enumerate(zip(theta_px, pad_px)):
+        ring = (r >= band[0] * t - pad) & (r <= band[1] * t + pad)
         if fill == "zero":
             out[i][..., ring] = 0.0
             continue
@@ -180,8 +183,10 @@ def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: dict, se
     theta = index["theta_e_arcsec"].to_numpy(dtype=np.float64) if "theta_e_arcsec" in index else np.full(len(index), np.nan)
     occ = pos & np.isfinite(theta)
     if occ.any():
+        psf = index["psfsize_r"].to_numpy(dtype=np.float64)[occ] if "psfsize_r" in index else 0.0
+        pad = cfg["occlusion_psf_pad"] * np.nan_to_num(psf, nan=0.0)
         p_occ = np.asarray(score(occlude_arcs(x[occ], theta[occ], tuple(cfg["occlusion_band"]), seed,
-                                             cfg["occlusion_fill"])), dtype=np.float64)
+                                             cfg["occlusion_fill"], pad)), dtype=np.float64)
         gates["arc_occlusion_drop"] = {**gate_status("arc_occlusion_drop", float((p[occ] - p_occ).mean()), th),
                                        "n": int(occ.sum()), "band_theta_e": cfg["occlusion_band"]}
     else:

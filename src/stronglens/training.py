@@ -96,8 +96,9 @@ def torch_seed(seed: int, stage: str, *index: int) -> int:
 class Trainer:
     """State of one run: model, optimizer, scheduler, data and history."""
 
-    def __init__(self, run: dict, data: RunData, outdir: Path, log=print) -> None:
+    def __init__(self, run: dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None) -> None:
         self.run, self.s, self.outdir, self.log = run, run["train"], Path(outdir), log
+        self.code_hash = code_hash
         self.seed = int(run["seed"])
         self.sha = config_sha256(run)
         self.device = pick_device(self.s["device"])
@@ -134,16 +135,19 @@ class Trainer:
             "model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
             "scaler": self.scaler.state_dict(), "best_model": self.best_model, "epoch": epoch,
             "best_metric": self.best_metric, "best_epoch": self.best_epoch, "history": self.history,
-            "run_config": self.run, "config_sha256": self.sha,
+            "run_config": self.run, "config_sha256": self.sha, "code_hash": self.code_hash,
         }
 
     def try_resume(self, last: Path) -> bool:
-        """Restore from `last` if it belongs to this exact run config; True when resumed."""
+        """Restore from `last` if it belongs to this exact run config and stage code; True when resumed."""
         if not last.is_file():
             return False
         ckpt = load_checkpoint(last)
         if ckpt.get("config_sha256") != self.sha:
             self.log(f"{last}: written by another run config (sha {str(ckpt.get('config_sha256'))[:12]}), starting afresh")
+            return False
+        if ckpt.get("code_hash") != self.code_hash:
+            self.log(f"{last}: written by other training code (code hash {ckpt.get('code_hash')}), starting afresh")
             return False
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
@@ -286,7 +290,7 @@ def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | Non
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    trainer = Trainer(run, data, outdir, log)
+    trainer = Trainer(run, data, outdir, log, code_hash)
     log(f"run config sha256 {trainer.sha[:16]}; {n_parameters(trainer.model):,} parameters; device {trainer.device}; "
         f"train {len(trainer.train.index)} / val {len(trainer.val.index)} images; {len(trainer.pairs)} hard-negative pairs")
     trainer.fit()
