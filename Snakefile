@@ -26,12 +26,17 @@ check_config(config)
 RUNS = resolve_runs(config, lambda train: validate(train, "workflow/schemas/training.schema.yaml"))
 
 
+scattergather:
+    selection=config["selection"]["n_shards"],
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/checks.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/gates.smk"
+include: "workflow/rules/selection.smk"
 
 
 rule all:

@@ -116,7 +116,8 @@ def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate + its 2 runs;
     # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
-                      "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1}
+                      "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1,
+                      "selection_shard": 2, "selection_gather": 1}
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
@@ -132,7 +133,8 @@ def test_manifest_change_does_not_resimulate(workdir, tmp_path):
 def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
     # 2 datasets x (paired, unpaired); the 2 runs on tiny, their gates and the table
-    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2, "gates": 2, "experiments": 1}
+    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2, "gates": 2, "experiments": 1,
+                      "selection_shard": 2, "selection_gather": 1}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
@@ -143,12 +145,42 @@ def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
 
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
-    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1}
+    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2, "selection_gather": 1}
 
 
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
-    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1}
+    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1}
+
+
+def test_selection_outputs_and_failure_counts(workdir):
+    folder = workdir / "results" / "selection" / "tiny_paired"
+    summary = json.loads((folder / "summary.json").read_text())
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())["selection"]
+    assert summary["n_injections"] == 2 * cfg["grid"]["n_per_cell"]
+    assert summary["n_ok"] + summary["n_abandoned"] == summary["n_injections"]
+    for rec in summary["completeness"].values():
+        assert rec["n_ok"] == summary["n_ok"] and rec["ci95"][0] <= rec["ci95"][1]
+    inj = pd.read_parquet(folder / "injections.parquet")
+    assert set(inj["variant"]) == {"baseline", "psf+10%", "psf-10%", "re+30%", "re-30%", "g-r+0.2", "g-r-0.2",
+                                   "q[0.3,1]", "q[0.7,1]"}
+    assert {"theta_e_arcsec", "src_mag_r", "arc_snr", "p", "p_clean", "status", "reason", "attempt"} <= set(inj.columns)
+    comp = pd.read_parquet(folder / "completeness.parquet")
+    assert {"cell", "theta_e", "src_mag", "psf_fwhm", "depth"} <= set(comp["level"])
+    assert {"n_ok", "n_failed", "lo68", "hi68", "lo95", "hi95", "mean_arc_snr"} <= set(comp.columns)
+    sens = pd.read_parquet(folder / "sensitivity.parquet")
+    assert set(sens["variant"]) == set(inj["variant"]) - {"baseline"}
+
+
+def test_one_selection_shard_reruns_alone_to_the_same_injections(workdir, tmp_path):
+    folder = workdir / "results" / "selection" / "tiny_paired"
+    before = pd.read_parquet(folder / "injections.parquet")
+    (folder / "shard-1-of-2.parquet").unlink()
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all")
+    assert job_counts(proc.stdout + proc.stderr) == {"all": 1, "selection_shard": 1, "selection_gather": 1}
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "--cores", "2", "all")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pd.testing.assert_frame_equal(pd.read_parquet(folder / "injections.parquet"), before)
 
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):

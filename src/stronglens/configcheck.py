@@ -175,3 +175,6 @@ def check_config(config: dict) -> None:
         if ds["source"] == "cutouts" and catalog_rows(name, ds) == 0:
             raise ConfigError(f"datasets.{name}.catalog: {ds['catalog']!r} has no rows")
     _check_preprocessing(config)
+    for name in config.get("selection", {}).get("runs") or []:
+        if name not in config.get("runs", {}):
+            raise ConfigError(f"selection.runs: {name!r} is not a key of runs ({', '.join(config.get('runs', {})) or 'none'})")

@@ -6,6 +6,7 @@ import shlex
 
 from stronglens.codehash import stage_code_hash
 from stronglens.configcheck import catalog_rows, input_files
+from stronglens.selection_grid import resolved_grid
 
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
@@ -131,7 +132,20 @@ def all_targets():
     targets += [f"{RESULTS}/gates/{run}.json" for run in RUNS]
     if RUNS:
         targets.append(f"{RESULTS}/experiments.tsv")
+    targets += [f"{RESULTS}/selection/{run}/summary.json" for run in SELECTION_RUNS]
     return targets
+
+
+SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
+
+
+def selection_cfg():
+    """The selection block with its grid resolved (a preset's values are part of the params)."""
+    return {**config["selection"], "grid": resolved_grid(config["selection"])}
+
+
+def run_preprocessing(run):
+    return config["preprocessing"][RUNS[run]["preprocessing"]]
 
 
 RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"

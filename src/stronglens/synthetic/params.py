@@ -63,3 +63,16 @@ def psf_kernels_from_rows(
 ) -> torch.Tensor:
     """(B, 3, k, k) PSF kernels from psfsize_r."""
     return make_psf_kernels(_col(rows, "psfsize_r", dtype), pixscale, kind, moffat_beta)
+
+
+def lens_source_columns(lens, src) -> dict:
+    """The row columns of one lens draw and one source draw (the pair schema's lensing fields)."""
+    return {
+        "theta_e_arcsec": lens.theta_e, "lens_q": lens.q, "lens_phi": lens.phi,
+        "shear_gamma1": lens.gamma1, "shear_gamma2": lens.gamma2,
+        "beta_frac": src.beta_frac, "src_x_arcsec": src.x, "src_y_arcsec": src.y,
+        "src_mag_g": src.mag_g, "src_mag_r": src.mag_r, "src_mag_z": src.mag_z,
+        "src_re_arcsec": src.r_e, "src_n": src.n, "src_q": src.q, "src_phi": src.phi,
+        "n_clumps": len(src.clump_frac), "clump_x_arcsec": src.clump_x, "clump_y_arcsec": src.clump_y,
+        "clump_sigma_arcsec": src.clump_sigma, "clump_frac": src.clump_frac,
+    }

@@ -30,7 +30,7 @@ from stronglens.sky import brick_names, healpix_nested
 from stronglens.survey_constants import BANDS, PIXSCALE_ARCSEC
 from stronglens.synthetic import hosts as H
 from stronglens.synthetic.conditions import draw_conditions, field_centres
-from stronglens.synthetic.params import lens_from_rows, psf_kernels_from_rows, source_band_flux, source_from_rows
+from stronglens.synthetic.params import lens_from_rows, lens_source_columns, psf_kernels_from_rows, source_band_flux, source_from_rows
 from stronglens.synthetic.priors import draw_lens, draw_source
 
 DTYPE = torch.float64
@@ -51,18 +51,6 @@ def shard_rows(n_pairs: int, shard_size: int, part: int) -> range:
     return range(part * shard_size, min(n_pairs, (part + 1) * shard_size))
 
 
-def _lens_source_columns(lens, src) -> dict:
-    return {
-        "theta_e_arcsec": lens.theta_e, "lens_q": lens.q, "lens_phi": lens.phi,
-        "shear_gamma1": lens.gamma1, "shear_gamma2": lens.gamma2,
-        "beta_frac": src.beta_frac, "src_x_arcsec": src.x, "src_y_arcsec": src.y,
-        "src_mag_g": src.mag_g, "src_mag_r": src.mag_r, "src_mag_z": src.mag_z,
-        "src_re_arcsec": src.r_e, "src_n": src.n, "src_q": src.q, "src_phi": src.phi,
-        "n_clumps": len(src.clump_frac), "clump_x_arcsec": src.clump_x, "clump_y_arcsec": src.clump_y,
-        "clump_sigma_arcsec": src.clump_sigma, "clump_frac": src.clump_frac,
-    }
-
-
 def _columns(records: list[dict]) -> dict[str, list]:
     return {k: [r[k] for r in records] for k in records[0]}
 
@@ -72,7 +60,7 @@ def _draw_lensing(rng, cfg: dict, host: H.HostDraw) -> dict:
     lens = draw_lens(rng, {**cfg["lens_prior"], "theta_e": cfg["source_prior"]["theta_e"]},
                      host.q if follow else None, host.phi if follow else None)
     src = draw_source(rng, cfg["source_prior"], lens.theta_e)
-    return _lens_source_columns(lens, src)
+    return lens_source_columns(lens, src)
 
 
 def _render(records: list[dict], cfg: dict, settings: RenderSettings, kernels: torch.Tensor):

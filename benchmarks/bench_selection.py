@@ -1,0 +1,60 @@
+"""Selection-function throughput end to end: render (host + arc + noise), preprocess, score.
+
+Injections per second of `stronglens.selection.run_cell` on one cell, with a
+freshly initialised bottlenecked ResNet as the scorer (the weights do not
+change the cost), side by side with the render step alone (the baseline the
+rest adds to), on this machine's CPU or a GPU.
+
+    python benchmarks/bench_selection.py [--n 200] [--stamp 64] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stronglens.models import build_model
+from stronglens.preprocess import preprocess
+from stronglens.scoring import pick_device, predict_logits
+from stronglens.selection import PRIORS, draw_attempt, render_attempts, run_cell
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200, help="injections per timing (one cell)")
+    ap.add_argument("--stamp", type=int, default=64)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    model = build_model("bottlenecked_resnet").to(device).eval()
+    cell = pd.Series({"cell_id": 0, "theta_e": 1.5, "psf_fwhm": 1.2, "depth_r": 24.5})
+
+    def prep(x: np.ndarray) -> np.ndarray:
+        return preprocess(torch.from_numpy(x), "residual_radial_profile", (20, 32), 10.0, "none").numpy()
+
+    def score(x: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-predict_logits(model, x, device, 256)))
+
+    run_cell(cell, 8, 0, PRIORS["broad"], 1, {}, args.stamp, prep, score, 1)  # warm-up
+    t0 = time.perf_counter()
+    attempts = [draw_attempt(0, cell, j, 0, PRIORS["broad"], 1, {}) for j in range(args.n)]
+    render_attempts(attempts, cell, args.stamp, 0, {})
+    t_render = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    df = run_cell(cell, args.n, 0, PRIORS["broad"], 1, {}, args.stamp, prep, score, 1)
+    t_all = time.perf_counter() - t0
+    n_ok = int((df["status"] == "ok").sum())
+    print(f"{args.n} injections, {args.stamp}x{args.stamp}, 3 bands, device {device}, {args.threads} threads")
+    print(f"draw + render (host, arc, noise):          {args.n / t_render:8.1f} injections/s")
+    print(f"end to end (+ preprocess + score x2):      {n_ok / t_all:8.1f} injections/s  ratio {t_render / t_all:.2f}")
+    print(f"full grid (61,600 injections) at this rate: {61600 / (n_ok / t_all) / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

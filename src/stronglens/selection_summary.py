@@ -1,0 +1,85 @@
+"""Selection-function tables from the injections of every shard: thresholds, completeness, sensitivity, summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stronglens.selection import beta_interval, completeness_table, threshold_at_fpr
+
+MAG_BINS = [23.0, 24.0, 25.0, 26.0]
+
+
+def thresholds(inj: pd.DataFrame, p_values: list[float], fprs: list[float]) -> tuple[dict[str, float], list[dict]]:
+    """Fixed p thresholds plus the p at each FPR of the baseline's valid clean-host scores."""
+    clean = inj.loc[(inj["variant"] == "baseline") & (inj["status"] == "ok"), "p_clean"].to_numpy()
+    table = {f"p>{p:g}": float(p) for p in p_values}
+    records = []
+    for f in fprs:
+        rec = threshold_at_fpr(clean, f)
+        table[f"fpr<={f:g}"] = rec["threshold"]
+        records.append(rec)
+    return table, records
+
+
+def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
+    out = inj.copy()
+    out["src_mag_bin"] = pd.cut(out["src_mag_r"], MAG_BINS, right=False).astype(str)
+    return out
+
+
+def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float) -> pd.DataFrame:
+    """Per cell and marginals (theta_E, source mag, PSF, depth), for all injections and the beta_frac-restricted subset."""
+    base = with_bins(inj[inj["variant"] == "baseline"])
+    frames = []
+    for subset, data in (("all", base), (f"beta_frac<={beta_frac_max:g}", base[~(base["beta_frac"] > beta_frac_max)])):
+        for level, by in (("cell", ["cell_id", "theta_e_cell", "psf_fwhm", "depth_r"]), ("theta_e", ["theta_e_cell"]),
+                          ("src_mag", ["src_mag_bin"]), ("psf_fwhm", ["psf_fwhm"]), ("depth", ["depth_r"])):
+            tab = completeness_table(data, by, thr)
+            tab.insert(0, "level", level)
+            tab.insert(0, "subset", subset)
+            frames.append(tab)
+    return pd.concat(frames, ignore_index=True)
+
+
+def sensitivity_table(inj: pd.DataFrame, thr: dict[str, float]) -> pd.DataFrame:
+    """Per variant and threshold: mean, max |.| and std over cells of completeness(variant) - completeness(baseline)."""
+    by = ["cell_id"]
+    base = completeness_table(inj[inj["variant"] == "baseline"], by, thr).set_index(["threshold", "cell_id"])
+    rows = []
+    for variant in sorted(set(inj["variant"]) - {"baseline"}):
+        var = completeness_table(inj[inj["variant"] == variant], by, thr).set_index(["threshold", "cell_id"])
+        delta = (var["completeness"] - base["completeness"]).dropna()
+        for name, d in delta.groupby(level="threshold"):
+            rows.append({"variant": variant, "threshold": name, "mean_delta": float(d.mean()),
+                         "max_abs_delta": float(d.abs().max()), "std_delta": float(d.std(ddof=0)), "n_cells": int(len(d))})
+    return pd.DataFrame(rows, columns=["variant", "threshold", "mean_delta", "max_abs_delta", "std_delta", "n_cells"])
+
+
+def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], completeness: pd.DataFrame,
+            settings: dict) -> dict:
+    """Overall completeness per threshold (Beta intervals), by source magnitude, peak theta_E, counts."""
+    base = inj[inj["variant"] == "baseline"]
+    ok = base[base["status"] == "ok"]
+    overall = {}
+    for name, t in thr.items():
+        k, n = int((ok["p"] > t).sum()), len(ok)
+        lo, hi = beta_interval(np.array([k], float), np.array([n], float), 0.95)
+        overall[name] = {"threshold_p": t, "completeness": k / n if n else None, "n_detected": k, "n_ok": n,
+                         "ci95": [float(lo[0]), float(hi[0])]}
+    marg = completeness[(completeness["subset"] == "all")]
+    te = marg[(marg["level"] == "theta_e") & (marg["threshold"] == next(iter(thr)))]
+    mags = marg[marg["level"] == "src_mag"]
+    return {
+        "settings": settings,
+        "n_injections": int(base[["cell_id", "injection"]].drop_duplicates().shape[0]),
+        "n_ok": int(len(ok)),
+        "n_failed_attempts": int((base["status"] == "failed").sum()),
+        "n_abandoned": int(base.groupby(["cell_id", "injection"])["status"].apply(lambda s: (s != "ok").all()).sum()),
+        "failure_reasons": base.loc[base["status"] == "failed", "reason"].value_counts().to_dict(),
+        "thresholds": thr,
+        "fpr_thresholds": fpr_records,
+        "completeness": overall,
+        "completeness_by_src_mag": {f"{r.threshold} {r.src_mag_bin}": r.completeness for r in mags.itertuples()},
+        "peak_theta_e": float(te.loc[te["completeness"].idxmax(), "theta_e_cell"]) if te["completeness"].notna().any() else None,
+    }

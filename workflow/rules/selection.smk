@@ -1,0 +1,54 @@
+# Injection-recovery selection function: scatter the grid over shards, gather the tables.
+
+
+rule selection_shard:
+    """Inject, preprocess like the run's training data, and score one shard of the grid (all variants)."""
+    input:
+        checkpoint=f"{RESULTS}/runs/{{run}}/best.pt",
+    output:
+        f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet",
+    params:
+        selection=as_json(selection_cfg()),
+        preprocessing=lambda wc: as_json(run_preprocessing(wc.run)),
+        stamp=lambda wc: dataset_cfg(RUNS[wc.run]["dataset"])["stamp_size"],
+        seed=config["seed"],
+        code=code("selection_shard"),
+    wildcard_constraints:
+        run=RUN_PATTERN,
+    threads: 2
+    resources:
+        gpu=1,
+    log:
+        f"{RESULTS}/logs/selection/{{run}}/shard-{{scatteritem}}.log",
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        f"{RESULTS}/benchmarks/selection_shard/{{run}}-{{scatteritem}}.tsv"
+    shell:
+        "python -m stronglens.stages.selection_shard --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
+        " --stamp {params.stamp} --selection {params.selection:q} --shard {wildcards.scatteritem} --seed {params.seed}"
+        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
+rule selection_gather:
+    """Thresholds from the clean hosts, completeness with Beta intervals, marginals, sensitivity, summary."""
+    input:
+        lambda wc: gather.selection(f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet", run=wc.run),
+    output:
+        injections=f"{RESULTS}/selection/{{run}}/injections.parquet",
+        completeness=f"{RESULTS}/selection/{{run}}/completeness.parquet",
+        sensitivity=f"{RESULTS}/selection/{{run}}/sensitivity.parquet",
+        summary=f"{RESULTS}/selection/{{run}}/summary.json",
+    params:
+        selection=as_json(selection_cfg()),
+        outdir=lambda wc: f"{RESULTS}/selection/{wc.run}",
+        code=code("selection_gather"),
+    wildcard_constraints:
+        run=RUN_PATTERN,
+    log:
+        f"{RESULTS}/logs/selection/{{run}}/gather.log",
+    conda:
+        "../envs/stronglens.yaml"
+    shell:
+        "python -m stronglens.stages.selection_gather --shards {input:q} --selection {params.selection:q}"
+        " --code-hash {params.code} --outdir {params.outdir:q} > {log:q} 2>&1"
