@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import timed
 
 from stronglens.artifacts import write_parquet
 from stronglens.manifest import build_manifests
@@ -32,14 +32,6 @@ MODES = {
     "raw_robust+asinh": {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "asinh"},
 }
 
-
-def timed(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from snakemake.utils import validate
+from timing import timed
 
 from stronglens.training import RunData, Trainer
 
@@ -50,14 +50,6 @@ def write_folder(folder: Path, n: int, size: int, seed: int = 0) -> None:
                 for i in range(2 * pairs)]
         pd.DataFrame(rows).to_parquet(folder / f"{split}.index.parquet")
 
-
-def timed(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def bench(model: str, folder: Path, args: argparse.Namespace) -> dict:
