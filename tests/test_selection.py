@@ -231,3 +231,23 @@ def test_host_model_two_takes_lens_shape_from_the_host():
     ell = np.exp(-0.5 * ((xx / 6.0) ** 2 + (yy / 3.0) ** 2))  # q = 0.5 along x
     q_ell, phi_ell = host_moments(ell)
     assert q_ell == pytest.approx(0.5, abs=0.01) and min(phi_ell, np.pi - phi_ell) < 0.01
+
+
+def test_the_anchored_prior_summarises_only_its_theta_e_range():
+    from stronglens.selection_summary import completeness_tables, summary, thresholds
+
+    rows = []
+    for cell_id, te, p in ((0, 0.5, 0.9), (1, 1.5, 0.1)):
+        for j in range(10):
+            rows.append({"variant": "baseline", "cell_id": cell_id, "injection": j, "attempt": 0, "status": "ok",
+                         "reason": None, "theta_e_cell": te, "psf_fwhm": 1.2, "depth_r": 24.5, "src_mag_r": 24.5,
+                         "beta_frac": 0.3, "p": p, "p_clean": 0.01 * j, "arc_snr": 10.0})
+    inj = pd.DataFrame(rows)
+    thr, recs = thresholds(inj, [0.5], [0.1])
+    for prior, expected in (("broad", 0.5), ("anchored", 0.0)):
+        comp = completeness_tables(inj, thr, 0.55, prior)
+        out = summary(inj, thr, recs, comp, {"prior": prior})
+        assert out["completeness"]["p>0.5"]["completeness"] == expected
+        sel = (comp["level"] == "theta_e") & (comp["subset"] == "all") & (comp["threshold"] == "p>0.5")
+        assert comp.loc[sel, "in_prior"].tolist() == [prior == "broad", True]
+    assert recs[0]["n_valid"] == 20 and recs[0]["achieved_fpr"] <= 0.1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stronglens.selection import beta_interval, completeness_table, threshold_at_fpr
+from stronglens.selection import PRIORS, beta_interval, completeness_table, threshold_at_fpr
 
 MAG_BINS = [23.0, 24.0, 25.0, 26.0]
 
@@ -28,7 +28,7 @@ def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float) -> pd.DataFrame:
+def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float, prior: str) -> pd.DataFrame:
     """Per cell and marginals (theta_E, source mag, PSF, depth), for all injections and the beta_frac-restricted subset."""
     base = with_bins(inj[inj["variant"] == "baseline"])
     frames = []
@@ -36,6 +36,8 @@ def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max:
         for level, by in (("cell", ["cell_id", "theta_e_cell", "psf_fwhm", "depth_r"]), ("theta_e", ["theta_e_cell"]),
                           ("src_mag", ["src_mag_bin"]), ("psf_fwhm", ["psf_fwhm"]), ("depth", ["depth_r"])):
             tab = completeness_table(data, by, thr)
+            if "theta_e_cell" in by:
+                tab["in_prior"] = in_prior(tab["theta_e_cell"], prior)
             tab.insert(0, "level", level)
             tab.insert(0, "subset", subset)
             frames.append(tab)
@@ -56,11 +58,18 @@ def sensitivity_table(inj: pd.DataFrame, thr: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "threshold", "mean_delta", "max_abs_delta", "std_delta", "n_cells"])
 
 
+def in_prior(theta_e: pd.Series, prior: str) -> pd.Series:
+    """Cells inside the prior's theta_E range (the anchored prior covers 0.8-2.5 arcsec only)."""
+    lo, hi = PRIORS[prior]["theta_e"]
+    return (theta_e >= lo - 1e-9) & (theta_e <= hi + 1e-9)
+
+
 def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], completeness: pd.DataFrame,
             settings: dict) -> dict:
-    """Overall completeness per threshold (Beta intervals), by source magnitude, peak theta_E, counts."""
+    """Overall completeness per threshold (Beta intervals) over the cells inside the prior's theta_E range,
+    by source magnitude, peak theta_E, counts."""
     base = inj[inj["variant"] == "baseline"]
-    ok = base[base["status"] == "ok"]
+    ok = base[(base["status"] == "ok") & in_prior(base["theta_e_cell"], settings["prior"])]
     overall = {}
     for name, t in thr.items():
         k, n = int((ok["p"] > t).sum()), len(ok)
@@ -72,6 +81,7 @@ def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], c
     mags = marg[marg["level"] == "src_mag"]
     return {
         "settings": settings,
+        "theta_e_range": PRIORS[settings["prior"]]["theta_e"],
         "n_injections": int(base[["cell_id", "injection"]].drop_duplicates().shape[0]),
         "n_ok": int(len(ok)),
         "n_failed_attempts": int((base["status"] == "failed").sum()),

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     inj = inj.sort_values(["variant", "cell_id", "injection", "attempt"], kind="stable").reset_index(drop=True)
     prov = provenance({"selection": cfg}, args.code_hash)
     thr, fpr_records = thresholds(inj, cfg["thresholds"], cfg["fprs"])
-    comp = completeness_tables(inj, thr, cfg["beta_frac_max"])
+    comp = completeness_tables(inj, thr, cfg["beta_frac_max"], cfg["prior"])
     sens = sensitivity_table(inj, thr)
     write_parquet(inj, out / "injections.parquet", prov)
     write_parquet(comp, out / "completeness.parquet", prov)
