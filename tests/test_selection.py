@@ -245,9 +245,72 @@ def test_the_anchored_prior_summarises_only_its_theta_e_range():
     inj = pd.DataFrame(rows)
     thr, recs = thresholds(inj, [0.5], [0.1])
     for prior, expected in (("broad", 0.5), ("anchored", 0.0)):
-        comp = completeness_tables(inj, thr, 0.55, prior)
+        comp = completeness_tables(inj, thr, 0.55, {"baseline": prior})
         out = summary(inj, thr, recs, comp, {"prior": prior})
         assert out["completeness"]["p>0.5"]["completeness"] == expected
         sel = (comp["level"] == "theta_e") & (comp["subset"] == "all") & (comp["threshold"] == "p>0.5")
         assert comp.loc[sel, "in_prior"].tolist() == [prior == "broad", True]
     assert recs[0]["n_valid"] == 20 and recs[0]["achieved_fpr"] <= 0.1
+    both = pd.concat([inj, inj.assign(variant="prior:anchored")], ignore_index=True)
+    settings = {"prior": "broad", "also_priors": ["anchored"]}
+    comp = completeness_tables(both, thr, 0.55, {"baseline": "broad", "prior:anchored": "anchored"})
+    out = summary(both, thr, recs, comp, settings)
+    assert out["completeness_by_prior"]["broad"]["p>0.5"]["completeness"] == 0.5
+    assert out["completeness_by_prior"]["anchored"]["p>0.5"]["completeness"] == 0.0
+    assert set(comp["prior"]) == {"broad", "anchored"}
+
+
+def host_shard(tmp_path, n: int = 6, bad: dict | None = None):
+    """A pair shard of noisy host images (psf 1.2", r depth 24.5) and its manifest of negatives."""
+    from stronglens.augment import radius_pix
+    from stronglens.npzblob import encode_bands
+    from stronglens.photometry import m5_to_psfdepth
+
+    rng = np.random.default_rng(0)
+    sigma = cell_sigma(1.2, 24.5)
+    r = radius_pix((NPIX, NPIX))
+    blobs = []
+    for i in range(n):
+        img = 2.0 * np.exp(-0.5 * (r / 3.0) ** 2)[None] * np.array([0.5, 1.0, 1.5])[:, None, None]
+        img = img + sigma[:, None, None] * rng.standard_normal((3, NPIX, NPIX))
+        if bad and bad.get(i) == "nan":
+            img[1, 3, 3] = np.nan
+        blobs.append(b"not an npz" if bad and bad.get(i) == "corrupt" else encode_bands(img))
+    shard = tmp_path / "part-0.parquet"
+    pd.DataFrame({"ctrl_stamp_npz": blobs}).to_parquet(shard)
+    manifest = pd.DataFrame({"shard": str(shard), "row": np.arange(n), "image_column": "ctrl_stamp_npz", "label": 0,
+                             "split": "test", "psfsize_r": 1.2, "psfdepth_r": float(m5_to_psfdepth(np.array([24.5]))[0]),
+                             "host_id": [f"h{i}" for i in range(n)], "host_type": "DEV"})
+    return manifest
+
+
+def test_dataset_hosts_bin_by_their_own_conditions_and_empty_cells_stay_empty(tmp_path):
+    from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
+
+    hosts = DatasetHosts.from_manifest(host_shard(tmp_path), "test", NPIX)
+    grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.8, 0.6], "depth": [24.5, 24.5, 0.5]}
+    cells = grid_cells(grid)
+    scorer = OracleSNR(8.0, float(cell_sigma(1.2, 24.5)[1]))
+    frames = [run_cell_on_hosts(c, grid, 5, 1, PRIORS["broad"], 1, {}, hosts, identity, scorer, 2) for _, c in cells.iterrows()]
+    df = pd.concat(frames, ignore_index=True)
+    assert (df[df["psf_fwhm"] == 1.8]["status"] == "no_host").all()  # no host has 1.8" seeing
+    assert (df[df["psf_fwhm"] == 1.2]["status"] == "ok").sum() == 5
+    tab = completeness_table(df, ["cell_id"], {"t": 0.5}).set_index("cell_id")
+    assert tab.loc[1, "empty"] and np.isnan(tab.loc[1, "completeness"]) and tab.loc[1, "n_failed"] == 0
+    assert not tab.loc[0, "empty"] and tab.loc[0, "n_ok"] == 5
+    ok = df[df["status"] == "ok"]
+    assert ok["host_id"].str.startswith("h").all() and (ok["arc_snr"] > 0).all()
+
+
+def test_a_corrupt_or_nan_dataset_host_fails_its_attempt_and_is_replaced(tmp_path):
+    from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
+
+    hosts = DatasetHosts.from_manifest(host_shard(tmp_path, 4, {0: "corrupt", 1: "nan"}), "test", NPIX)
+    grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.2, 0.6], "depth": [24.5, 24.5, 0.5]}
+    scorer = OracleSNR(8.0, float(cell_sigma(1.2, 24.5)[1]))
+    df = run_cell_on_hosts(grid_cells(grid).iloc[0], grid, 12, 2, PRIORS["broad"], 1, {}, hosts, identity, scorer, 6)
+    failed = df[df["status"] == "failed"]
+    assert len(failed) > 0 and failed["reason"].str.contains("part-0.parquet row [01] field ctrl_stamp_npz").all()
+    ok = df[df["status"] == "ok"]
+    assert set(ok["host_id"]) <= {"h2", "h3"} and ok["injection"].is_unique and len(ok) == 12
+    assert completeness_table(df, ["cell_id"], {"t": 0.5}).loc[0, "n_ok"] == 12

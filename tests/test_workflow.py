@@ -163,13 +163,14 @@ def test_selection_outputs_and_failure_counts(workdir):
         assert rec["n_ok"] == summary["n_ok"] and rec["ci95"][0] <= rec["ci95"][1]
     inj = pd.read_parquet(folder / "injections.parquet")
     assert set(inj["variant"]) == {"baseline", "psf+10%", "psf-10%", "re+30%", "re-30%", "g-r+0.2", "g-r-0.2",
-                                   "q[0.3,1]", "q[0.7,1]"}
+                                   "q[0.3,1]", "q[0.7,1]", "prior:anchored"}
+    assert set(summary["completeness_by_prior"]) == {"broad", "anchored"}
     assert {"theta_e_arcsec", "src_mag_r", "arc_snr", "p", "p_clean", "status", "reason", "attempt"} <= set(inj.columns)
     comp = pd.read_parquet(folder / "completeness.parquet")
     assert {"cell", "theta_e", "src_mag", "psf_fwhm", "depth"} <= set(comp["level"])
     assert {"n_ok", "n_failed", "lo68", "hi68", "lo95", "hi95", "mean_arc_snr"} <= set(comp.columns)
     sens = pd.read_parquet(folder / "sensitivity.parquet")
-    assert set(sens["variant"]) == set(inj["variant"]) - {"baseline"}
+    assert set(sens["variant"]) == set(inj["variant"]) - {"baseline", "prior:anchored"}
 
 
 def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
@@ -186,6 +187,11 @@ def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
     # Snakemake sees the unchanged content (checksum) and has nothing to re-gather.
     proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_dataset_hosts_rerun_only_the_selection_jobs(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["selection"].update(hosts="dataset"))
+    assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1}
 
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):

@@ -114,9 +114,24 @@ class Attempt:
     record: dict
 
 
+def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant: dict,
+                 host_q: float | None = None, host_phi: float | None = None) -> dict:
+    """Lens (SIE at the cell's theta_E + shear) and source columns of one attempt, variant applied."""
+    lens = draw_lens(rng, {"theta_e": [cell["theta_e"]] * 2, "q": variant.get("lens_q", LENS_Q), "shear_max": SHEAR_MAX},
+                     host_q, host_phi)
+    src = draw_source(rng, {**SOURCE_SHAPE, "mag_r": prior["mag_r"], "beta_frac": prior["beta_frac"]}, lens.theta_e)
+    src.r_e *= variant.get("re_scale", 1.0)
+    src.mag_g += variant.get("g_r_shift", 0.0)
+    cols = lens_source_columns(lens, src)
+    for key in ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec", "clump_frac"):
+        cols.pop(key)
+    return {"theta_e_cell": float(cell["theta_e"]), "psf_fwhm": float(cell["psf_fwhm"]),
+            "depth_r": float(cell["depth_r"]), **cols}
+
+
 def draw_attempt(seed: int, cell: pd.Series, j: int, attempt: int, prior: dict, host_model: int,
                  variant: dict, host_image_r: Callable[[H.HostDraw], np.ndarray] | None = None) -> Attempt:
-    """Host, lens and source of attempt `attempt` of injection j in `cell` (variant changes applied after drawing).
+    """Synthetic host, lens and source of attempt `attempt` of injection j in `cell` (variant changes applied after drawing).
 
     The draws are the same in every variant (same generator), so a variant's
     change of completeness is the effect of its modification alone.
@@ -128,15 +143,8 @@ def draw_attempt(seed: int, cell: pd.Series, j: int, attempt: int, prior: dict, 
         if host_image_r is None:
             raise ValueError("host model 2 needs the host's r-band image for its second moments")
         host_q, host_phi = host_moments(host_image_r(host))
-    q_range = variant.get("lens_q", LENS_Q)
-    lens = draw_lens(rng, {"theta_e": [cell["theta_e"]] * 2, "q": q_range, "shear_max": SHEAR_MAX}, host_q, host_phi)
-    src = draw_source(rng, {**SOURCE_SHAPE, "mag_r": prior["mag_r"], "beta_frac": prior["beta_frac"]}, lens.theta_e)
-    src.r_e *= variant.get("re_scale", 1.0)
-    src.mag_g += variant.get("g_r_shift", 0.0)
     record = {"cell_id": int(cell["cell_id"]), "injection": j, "attempt": attempt, "host_type": host.host_type,
-              "host_mag_r": host.mag_r, "theta_e_cell": float(cell["theta_e"]), "psf_fwhm": float(cell["psf_fwhm"]),
-              "depth_r": float(cell["depth_r"]), **lens_source_columns(lens, src)}
-    record.pop("clump_x_arcsec"), record.pop("clump_y_arcsec"), record.pop("clump_sigma_arcsec"), record.pop("clump_frac")
+              "host_mag_r": host.mag_r, **draw_lensing(rng, cell, prior, variant, host_q, host_phi)}
     return Attempt(int(cell["cell_id"]), j, attempt, host, record)
 
 
@@ -203,14 +211,13 @@ def preprocess_each(images: np.ndarray, preprocess: Preprocessor) -> tuple[np.nd
 def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, variant: dict, npix: int,
              preprocess: Preprocessor, score: Scorer, max_retries: int, psf_kind: str = "gaussian",
              host_check: Callable[[H.HostDraw, int, int, int], None] | None = None) -> pd.DataFrame:
-    """Every attempt of the cell's n injections: one row each, status ok / failed (with reason).
-
-    `score` receives the preprocessed stamps whose stamp and clean host are
-    both usable, followed by those clean hosts in the same order; nothing
-    else (no blank stand-in for a failed image) reaches it.
+    """Every attempt of the cell's n injections onto synthetic hosts: one row each, status ok / failed (with reason).
 
     `host_check(host, cell_id, j, attempt)` may raise HostError (a host that
-    failed to load); real-data host sources use it, tests use it to inject failures.
+    failed to load); tests use it to inject failures. `score` receives the
+    preprocessed stamps whose stamp and clean host are both usable, followed
+    by those clean hosts in the same order; nothing else (no blank stand-in
+    for a failed image) reaches it.
     """
     rows: list[dict] = []
     pending = list(range(n))
@@ -226,39 +233,48 @@ def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, v
                     host_check(a.host, a.cell_id, j, attempt)
                 batch.append(a)
             except HostError as err:
-                rows.append({"cell_id": int(cell["cell_id"]), "injection": j, "attempt": attempt, "status": "failed",
-                             "reason": f"host: {err}"})
+                rows.append(failed_row(int(cell["cell_id"]), j, attempt, f"host: {err}"))
         ok_ids: set[int] = set()
         if batch:
             stamp, ctrl, snr, mu = render_attempts(batch, cell, npix, seed, variant, psf_kind)
-            finite = np.isfinite(stamp).all(axis=(1, 2, 3)) & np.isfinite(ctrl).all(axis=(1, 2, 3))
-            both = np.concatenate([stamp, ctrl]).astype(np.float32)
-            pp, reasons = preprocess_each(np.where(np.concatenate([finite, finite])[:, None, None, None], both, 1.0), preprocess)
-            usable = np.array([r is None for r in reasons]) & np.concatenate([finite, finite])
-            nb = len(batch)
-            pair_ok = usable[:nb] & usable[nb:]
-            p = np.full(len(both), np.nan)
-            if pair_ok.any():  # stamps first, then their clean hosts in the same order
-                scores = np.asarray(score(np.concatenate([pp[:nb][pair_ok], pp[nb:][pair_ok]])), dtype=np.float64)
-                p[:nb][pair_ok], p[nb:][pair_ok] = scores[: pair_ok.sum()], scores[pair_ok.sum():]
-            for i, a in enumerate(batch):
-                k = len(batch) + i
-                reason = None
-                if not finite[i]:
-                    reason = "render: non-finite pixels"
-                elif not (usable[i] and usable[k]):
-                    reason = reasons[i] or reasons[k]
-                elif not (np.isfinite(p[i]) and np.isfinite(p[k])):
-                    reason = "score: non-finite"
-                row = {**a.record, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]),
-                       "status": "failed" if reason else "ok", "reason": reason,
-                       "p": float(p[i]) if reason is None else np.nan,
-                       "p_clean": float(p[k]) if reason is None else np.nan}
-                rows.append(row)
-                if reason is None:
-                    ok_ids.add(a.j)
+            new_rows, ok_ids = score_attempts([a.record for a in batch], stamp, ctrl, snr, mu, preprocess, score)
+            rows += new_rows
         pending = [j for j in pending if j not in ok_ids]
     return pd.DataFrame(rows)
+
+
+def failed_row(cell_id: int, j: int, attempt: int, reason: str) -> dict:
+    return {"cell_id": cell_id, "injection": j, "attempt": attempt, "status": "failed", "reason": reason}
+
+
+def score_attempts(records: list[dict], stamp: np.ndarray, ctrl: np.ndarray, snr: np.ndarray, mu: np.ndarray,
+                   preprocess: Preprocessor, score: Scorer) -> tuple[list[dict], set[int]]:
+    """Preprocess and score a batch of attempts; (one row per attempt, injection numbers that succeeded)."""
+    nb = len(records)
+    finite = np.isfinite(stamp).all(axis=(1, 2, 3)) & np.isfinite(ctrl).all(axis=(1, 2, 3))
+    both = np.concatenate([stamp, ctrl]).astype(np.float32)
+    pp, reasons = preprocess_each(np.where(np.concatenate([finite, finite])[:, None, None, None], both, 1.0), preprocess)
+    usable = np.array([r is None for r in reasons]) & np.concatenate([finite, finite])
+    pair_ok = usable[:nb] & usable[nb:]
+    p = np.full(len(both), np.nan)
+    if pair_ok.any():  # stamps first, then their clean hosts in the same order
+        scores = np.asarray(score(np.concatenate([pp[:nb][pair_ok], pp[nb:][pair_ok]])), dtype=np.float64)
+        p[:nb][pair_ok], p[nb:][pair_ok] = scores[: pair_ok.sum()], scores[pair_ok.sum():]
+    rows, ok_ids = [], set()
+    for i, record in enumerate(records):
+        reason = None
+        if not finite[i]:
+            reason = "render: non-finite pixels"
+        elif not pair_ok[i]:
+            reason = reasons[i] or reasons[nb + i]
+        elif not (np.isfinite(p[i]) and np.isfinite(p[nb + i])):
+            reason = "score: non-finite"
+        rows.append({**record, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]), "status": "failed" if reason else "ok",
+                     "reason": reason, "p": float(p[i]) if reason is None else np.nan,
+                     "p_clean": float(p[nb + i]) if reason is None else np.nan})
+        if reason is None:
+            ok_ids.add(record["injection"])
+    return rows, ok_ids
 
 
 def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str) -> np.ndarray:

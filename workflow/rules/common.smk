@@ -3,6 +3,7 @@ import json
 import math
 import os
 import shlex
+from types import SimpleNamespace
 
 from stronglens.codehash import stage_code_hash
 from stronglens.configcheck import catalog_rows, input_files
@@ -142,6 +143,17 @@ SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["
 def selection_cfg():
     """The selection block with its grid resolved (a preset's values are part of the params)."""
     return {**config["selection"], "grid": resolved_grid(config["selection"])}
+
+
+def selection_inputs(wc):
+    """The run's best.pt, and with selection.hosts = dataset its manifest and shards (the hosts' pixels)."""
+    inputs = {"checkpoint": f"{RESULTS}/runs/{wc.run}/best.pt"}
+    if config["selection"]["hosts"] == "dataset":
+        r = RUNS[wc.run]
+        inputs["manifest"] = f"{RESULTS}/data/{r['dataset']}/manifest-{r['pairing']}.parquet"
+        inputs["checks"] = [f"{RESULTS}/checks/{r['dataset']}/{c}.json" for c in ("splits", "pairs")]
+        inputs["shards"] = shard_paths(SimpleNamespace(dataset=r["dataset"]))
+    return inputs
 
 
 def run_preprocessing(run):

@@ -4,7 +4,7 @@
 rule selection_shard:
     """Inject, preprocess like the run's training data, and score one shard of the grid (all variants)."""
     input:
-        checkpoint=f"{RESULTS}/runs/{{run}}/best.pt",
+        unpack(selection_inputs),
     output:
         f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet",
     params:
@@ -12,6 +12,7 @@ rule selection_shard:
         preprocessing=lambda wc: as_json(run_preprocessing(wc.run)),
         stamp=lambda wc: dataset_cfg(RUNS[wc.run]["dataset"])["stamp_size"],
         seed=config["seed"],
+        manifest=lambda wc, input: f"--manifest {shlex.quote(input.manifest)}" if "manifest" in input.keys() else "",
         code=code("selection_shard"),
     wildcard_constraints:
         run=RUN_PATTERN,
@@ -27,6 +28,7 @@ rule selection_shard:
     shell:
         "python -m stronglens.stages.selection_shard --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
         " --stamp {params.stamp} --selection {params.selection:q} --shard {wildcards.scatteritem} --seed {params.seed}"
+        " {params.manifest}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 

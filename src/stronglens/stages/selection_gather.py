@@ -13,7 +13,7 @@ import pandas as pd
 
 from stronglens.artifacts import write_json, write_parquet
 from stronglens.provenance import provenance
-from stronglens.selection_summary import completeness_tables, sensitivity_table, summary, thresholds
+from stronglens.selection_summary import completeness_tables, prior_variants, sensitivity_table, summary, thresholds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     inj = inj.sort_values(["variant", "cell_id", "injection", "attempt"], kind="stable").reset_index(drop=True)
     prov = provenance({"selection": cfg}, args.code_hash)
     thr, fpr_records = thresholds(inj, cfg["thresholds"], cfg["fprs"])
-    comp = completeness_tables(inj, thr, cfg["beta_frac_max"], cfg["prior"])
+    comp = completeness_tables(inj, thr, cfg["beta_frac_max"], prior_variants(cfg))
     sens = sensitivity_table(inj, thr)
     write_parquet(inj, out / "injections.parquet", prov)
     write_parquet(comp, out / "completeness.parquet", prov)
@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     report = summary(inj, thr, fpr_records, comp, cfg)
     report["provenance"] = prov
     write_json(report, out / "summary.json")
+    for prior, recs in report["completeness_by_prior"].items():
+        print(f"{prior} prior, p > 0.3: {recs.get('p>0.3', {}).get('completeness')}")
     for name, rec in report["completeness"].items():
         print(f"{name:14s} completeness {rec['completeness']:.3f} [{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}] "
               f"(n_ok {rec['n_ok']}, failed attempts {report['n_failed_attempts']})")

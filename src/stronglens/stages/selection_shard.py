@@ -19,6 +19,7 @@ from stronglens.preprocess import preprocess
 from stronglens.provenance import provenance
 from stronglens.scoring import RunScorer
 from stronglens.selection import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells
+from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--selection", required=True)
     ap.add_argument("--shard", required=True)
     ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--manifest", default=None, help="inject onto this manifest's negative hosts (selection.hosts: dataset)")
     ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
@@ -47,17 +49,25 @@ def main(argv: list[str] | None = None) -> None:
 
     cells = shard_cells(grid_cells(cfg["grid"]), shard, n_shards)
     variants = list(VARIANTS) if cfg["sensitivity"] else ["baseline"]
+    hosts = DatasetHosts.from_manifest(pd.read_parquet(args.manifest), cfg["host_split"], args.stamp) if args.manifest else None
     frames, t0 = [], time.perf_counter()
-    for variant in variants:
+    common = {"n": cfg["grid"]["n_per_cell"], "seed": args.seed,
+              "host_model": cfg["host_model"], "preprocess": prep, "score": scorer, "max_retries": cfg["max_retries"]}
+    plan = [(v, VARIANTS[v], cfg["prior"]) for v in variants]  # the main prior: baseline + sensitivity variants
+    plan += [(f"prior:{p}", {}, p) for p in cfg["also_priors"] if p != cfg["prior"]]  # other priors: baseline only
+    for variant, change, prior in plan:
         for _, cell in cells.iterrows():
-            df = run_cell(cell, cfg["grid"]["n_per_cell"], args.seed, PRIORS[cfg["prior"]], cfg["host_model"],
-                          VARIANTS[variant], args.stamp, prep, scorer, cfg["max_retries"])
-            frames.append(df.assign(variant=variant))
+            args_cell = {**common, "prior": PRIORS[prior], "variant": change}
+            if hosts is None:
+                df = run_cell(cell, npix=args.stamp, **args_cell)
+            else:
+                df = run_cell_on_hosts(cell, cfg["grid"], hosts=hosts, **args_cell)
+            frames.append(df.assign(variant=variant, prior=prior))
     out = pd.concat(frames, ignore_index=True)
     write_parquet(out, args.out, provenance({"selection": cfg, "preprocessing": pp, "shard": args.shard,
                                              "checkpoint_sha256": scorer.sha256}, args.code_hash))
     n_ok = int((out["status"] == "ok").sum())
-    print(f"shard {args.shard}: {len(cells)} cells x {len(variants)} variants, {n_ok} ok / "
+    print(f"shard {args.shard}: {len(cells)} cells x {len(plan)} variants, {n_ok} ok / "
           f"{int((out['status'] == 'failed').sum())} failed attempts, {n_ok / (time.perf_counter() - t0):.1f} injections/s")
 
 
