@@ -26,6 +26,9 @@ check_config(config)
 RUNS = resolve_runs(config, lambda train: validate(train, "workflow/schemas/training.schema.yaml"))
 
 
+report: "workflow/report/workflow.rst"
+
+
 scattergather:
     selection=config["selection"]["n_shards"],
 
@@ -37,6 +40,8 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/gates.smk"
 include: "workflow/rules/selection.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/audit.smk"
 
 
 rule all:

@@ -134,7 +134,32 @@ def all_targets():
     if RUNS:
         targets.append(f"{RESULTS}/experiments.tsv")
     targets += [f"{RESULTS}/selection/{run}/summary.json" for run in SELECTION_RUNS]
+    targets += figure_targets()
+    targets.append(f"{RESULTS}/pipeline_info/config.yaml")
     return targets
+
+
+def figure_targets():
+    """Every figure the report shows: per run, per selection run, and across runs."""
+    targets = [f"{RESULTS}/figures/{run}/{name}.png" for run in RUNS for name in RUN_FIGURES]
+    targets += [f"{RESULTS}/figures/{run}/{name}.png" for run in SELECTION_RUNS for name in SELECTION_FIGURES]
+    if RUNS:
+        targets += [f"{RESULTS}/figures/runs.png", f"{RESULTS}/figures/experiments.html"]
+    return targets
+
+
+def figures_paired_inputs(wc):
+    """The run's paired evaluation split (gallery), when its dataset has pairs."""
+    if not has_pairs(wc.run):
+        return []
+    split = config["gates"]["eval_split"]
+    return [f"{run_folder(wc.run, 'paired')}/{split}.{ext}" for ext in ("npy", "index.parquet")] + shard_paths(
+        SimpleNamespace(dataset=RUNS[wc.run]["dataset"])
+    )
+
+
+def figures_paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
@@ -203,3 +228,23 @@ def train_inputs(wc):
 
 def paired_arg(wc):
     return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if uses_hard_negatives(wc.run) else ""
+
+
+RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
+SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
+CAPTIONS = "../report"
+
+
+def figure_outputs(names, category):
+    """PNG (in the report, captioned) and PDF of each named figure of one run."""
+    out = {}
+    for name in names:
+        out[name] = report(
+            f"{RESULTS}/figures/{{run}}/{name}.png",
+            caption=f"{CAPTIONS}/{name}.rst",
+            category=category,
+            subcategory="{run}",
+            labels={"run": "{run}", "figure": name.replace("_", " ")},
+        )
+        out[f"{name}_pdf"] = f"{RESULTS}/figures/{{run}}/{name}.pdf"
+    return out

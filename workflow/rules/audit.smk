@@ -1,0 +1,24 @@
+# Audit: what ran, with what. `make audit` adds the rule graph and job DAG (SVG via graphviz, and mermaid).
+
+
+rule pipeline_info:
+    """Config snapshot (defaults filled in), package versions, git commit, Snakemake and Python versions."""
+    output:
+        config=f"{RESULTS}/pipeline_info/config.yaml",
+        software=report(
+            f"{RESULTS}/pipeline_info/software.json",
+            caption="../report/pipeline_info.rst",
+            category="4. Provenance",
+            labels={"figure": "software and commit"},
+        ),
+    params:
+        config=as_json(config),
+        repo=workflow.basedir,
+        code=code("pipeline_info"),
+    log:
+        f"{RESULTS}/logs/pipeline_info.log",
+    conda:
+        "../envs/stronglens.yaml"
+    shell:
+        "python -m stronglens.stages.pipeline_info --config {params.config:q} --repo {params.repo:q}"
+        " --out-config {output.config:q} --out-software {output.software:q} --code-hash {params.code} > {log:q} 2>&1"
