@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,36 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE, dry_run_with, job_counts, scratch_workflow, snakemake
 
 from stronglens.artifacts import read_parquet_metadata
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run Snakemake with this interpreter's bin folder first on PATH (jobs call `python`)."""
-    env = dict(os.environ if env is None else env)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, env=env)
-
-
-def scratch_workflow(wd: Path) -> Path:
-    """A copy of the workflow files in `wd` (the library linked, results empty)."""
-    wd.mkdir(parents=True, exist_ok=True)
-    for item in ("Snakefile", "workflow", "config", "profiles", "Makefile"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, wd / item)
-    (wd / "src").symlink_to(REPO / "src")
-    return wd
-
-
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory) -> Path:
-    wd = scratch_workflow(tmp_path_factory.mktemp("wf"))
-    proc = snakemake(wd, "--configfile", "config/test.yaml", "--cores", "2", "all")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return wd
 
 
 def test_all_builds_the_survey(workdir):
@@ -87,28 +59,6 @@ def test_second_run_has_nothing_to_do(workdir):
     proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    lines = output.split("Job stats:", 1)[1].splitlines()
-    counts = {}
-    for line in lines[3:]:
-        parts = line.split()
-        if len(parts) != 2 or parts[0] == "total":
-            break
-        counts[parts[0]] = int(parts[1])
-    return counts
-
-
-def dry_run_with(workdir: Path, tmp_path: Path, change) -> dict[str, int]:
-    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
-    change(cfg)
-    path = tmp_path / "changed.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    proc = snakemake(workdir, "--configfile", str(path), "-n", "all")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return job_counts(proc.stdout + proc.stderr)
 
 
 def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
