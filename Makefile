@@ -10,7 +10,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: setup run test lint dag bench clean profiles
+.PHONY: setup sysdeps run report test lint audit dag docs bench clean profiles
 
 setup: $(STAMP) profiles
 
@@ -32,18 +32,50 @@ profiles:
 	  else ln -s $(CURDIR)/profiles/$$name $$dest && echo "linked $$dest -> profiles/$$name"; fi; \
 	done
 
+# System tools the tests drive: headless Chromium (report test), SLURM + munge
+# (cluster test), graphviz (audit). Installed with apt-get when missing (root).
+SYSDEPS := chromium:chromium dot:graphviz slurmctld:slurm-wlm munged:munge
+sysdeps:
+	@missing=""; for pair in $(SYSDEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  PATH=$$PATH:/usr/sbin command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (run: sudo apt-get install$$missing)" >&2; exit 1; fi; fi
+
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
+	$(BIN)/snakemake --report results/report.html
+	@echo "report: results/report.html"
 
-test: setup
+report: setup
+	$(BIN)/snakemake --report results/report.html
+
+test: setup sysdeps
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/snakemake --lint
 
-dag: setup
-	$(BIN)/snakemake --rulegraph all | dot -Tsvg > results/rulegraph.svg
+# Audit record: config snapshot, versions, commit (pipeline_info rule), the rule
+# graph and the job DAG as graphviz SVG and mermaid, in results/pipeline_info/.
+INFO := results/pipeline_info
+audit: setup
+	$(BIN)/snakemake --cores 1 --forcerun pipeline_info $(INFO)/config.yaml
+	$(BIN)/snakemake --rulegraph dot > $(INFO)/rulegraph.dot
+	$(BIN)/snakemake --rulegraph mermaid-js > $(INFO)/rulegraph.mmd
+	$(BIN)/snakemake --dag dot > $(INFO)/dag.dot
+	$(BIN)/snakemake --dag mermaid-js > $(INFO)/dag.mmd
+	@if command -v dot >/dev/null; then \
+	  dot -Tsvg $(INFO)/rulegraph.dot > $(INFO)/rulegraph.svg && dot -Tsvg $(INFO)/dag.dot > $(INFO)/dag.svg; \
+	  echo "audit: $(INFO)/{rulegraph,dag}.{svg,mmd}, config.yaml, software.json"; \
+	else echo "graphviz 'dot' not found: wrote .dot and .mmd only (apt-get install graphviz for SVG)"; fi
+
+dag: audit
+
+docs: setup
+	$(BIN)/python -m stronglens.schema_docs > docs/configuration.md
 
 bench: setup
 	$(BIN)/python benchmarks/bench_injection.py
