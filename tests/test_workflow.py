@@ -61,13 +61,19 @@ def test_second_run_has_nothing_to_do(workdir):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+# Downstream of a change: the figures of both runs (test.yaml), of the one selection run, the comparison,
+# and pipeline_info, which snapshots the whole resolved config.
+ALL_FIGURES = {"figures_run": 2, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1}
+GATE_FIGURES = {"figures_run": 2, "figures_compare": 1, "pipeline_info": 1}
+
+
 def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["datasets"]["tiny"].update(plant_core_shortcut=0.1))
     # tiny: 2 shards + summary + manifest + 2 checks + 2 preprocess (paired, unpaired) + 1 gate + its 2 runs;
     # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
                       "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1,
-                      "selection_shard": 2, "selection_gather": 1}
+                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
@@ -84,23 +90,26 @@ def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
     # 2 datasets x (paired, unpaired); the 2 runs on tiny, their gates and the table
     assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2, "gates": 2, "experiments": 1,
-                      "selection_shard": 2, "selection_gather": 1}
+                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
     # Each rule gets only its config slice: a downstream setting never reruns upstream data jobs.
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("data_gates", {}).update(folds=4))
-    assert counts == {"all": 1, "data_gates": 2, "gates": 2, "experiments": 1}  # the run gates hold the LR gates too
+    # the run gates hold the LR gates too; their figures follow, the selection figures do not
+    assert counts == {"all": 1, "data_gates": 2, "gates": 2, "experiments": 1, **GATE_FIGURES}
 
 
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
-    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2, "selection_gather": 1}
+    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
+                      **ALL_FIGURES, "figures_run": 1}
 
 
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
-    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1}
+    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
+                      **ALL_FIGURES}
 
 
 def test_selection_outputs_and_failure_counts(workdir):
@@ -141,12 +150,12 @@ def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
 
 def test_dataset_hosts_rerun_only_the_selection_jobs(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["selection"].update(hosts="dataset"))
-    assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1}
+    assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1}
 
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("gates", {}).update(core_radii=[0, 5, 7]))
-    assert counts == {"all": 1, "gates": 2, "experiments": 1}
+    assert counts == {"all": 1, "gates": 2, "experiments": 1, **GATE_FIGURES}
 
 
 def test_one_run_gates_target_builds_only_that_runs_chain(tmp_path):
