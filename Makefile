@@ -10,7 +10,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: setup sysdeps run report test lint audit dag docs bench clean profiles
+.PHONY: setup sysdeps run report test lint audit audit-files dag docs bench clean profiles
 
 setup: $(STAMP) profiles
 
@@ -62,6 +62,10 @@ lint: setup
 # graph and the job DAG as graphviz SVG and mermaid, in results/pipeline_info/.
 INFO := results/pipeline_info
 audit: setup
+	@$(MAKE) --no-print-directory audit-files
+
+audit-files:
+	@mkdir -p $(INFO)
 	$(BIN)/snakemake --cores 1 --forcerun pipeline_info $(INFO)/config.yaml
 	$(BIN)/snakemake --rulegraph dot > $(INFO)/rulegraph.dot
 	$(BIN)/snakemake --rulegraph mermaid-js > $(INFO)/rulegraph.mmd

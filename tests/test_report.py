@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -160,3 +163,18 @@ def test_report_renders_every_figure_in_chromium(workdir, report_html):
             browser.screenshot(workdir / "results" / f"report_{category[0]}.png")
             wait_for(browser, "__click('Results', 'nav')")
         assert not browser.exceptions(), browser.exceptions()[:2]
+
+
+def test_audit_target_writes_graphs_and_the_record(workdir):
+    """`make audit` minus the set-up step: rule graph and job DAG as graphviz SVG and mermaid, config, software."""
+    proc = subprocess.run(["make", "-s", "audit-files", f"BIN={Path(sys.executable).parent}"], cwd=workdir,
+                          capture_output=True, text=True, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    info = workdir / "results" / "pipeline_info"
+    for name in ("rulegraph", "dag"):
+        svg = (info / f"{name}.svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+        for rule in ("simulate_survey", "train", "gates", "selection_shard", "figures_run"):
+            assert rule in svg and rule in (info / f"{name}.mmd").read_text()
+        assert (info / f"{name}.mmd").read_text().split("---")[-1].lstrip().startswith("flowchart")
+    assert json.loads((info / "software.json").read_text())["packages"]["snakemake"] == "9.27.1"
