@@ -60,17 +60,19 @@ lint: setup
 
 # Audit record: config snapshot, versions, commit (pipeline_info rule), the rule
 # graph and the job DAG as graphviz SVG and mermaid, in results/pipeline_info/.
+# Another config: make audit SMK_ARGS="--configfile my.yaml" (its results_dir must stay results).
 INFO := results/pipeline_info
+SMK_ARGS ?=
 audit: setup
 	@$(MAKE) --no-print-directory audit-files
 
 audit-files:
 	@mkdir -p $(INFO)
-	$(BIN)/snakemake --cores 1 --forcerun pipeline_info $(INFO)/config.yaml
-	$(BIN)/snakemake --rulegraph dot > $(INFO)/rulegraph.dot
-	$(BIN)/snakemake --rulegraph mermaid-js > $(INFO)/rulegraph.mmd
-	$(BIN)/snakemake --dag dot > $(INFO)/dag.dot
-	$(BIN)/snakemake --dag mermaid-js > $(INFO)/dag.mmd
+	$(BIN)/snakemake --cores 1 $(SMK_ARGS) --forcerun pipeline_info -- $(INFO)/config.yaml
+	$(BIN)/snakemake $(SMK_ARGS) --rulegraph dot > $(INFO)/rulegraph.dot
+	$(BIN)/snakemake $(SMK_ARGS) --rulegraph mermaid-js > $(INFO)/rulegraph.mmd
+	$(BIN)/snakemake $(SMK_ARGS) --dag dot > $(INFO)/dag.dot
+	$(BIN)/snakemake $(SMK_ARGS) --dag mermaid-js > $(INFO)/dag.mmd
 	@if command -v dot >/dev/null; then \
 	  dot -Tsvg $(INFO)/rulegraph.dot > $(INFO)/rulegraph.svg && dot -Tsvg $(INFO)/dag.dot > $(INFO)/dag.svg; \
 	  echo "audit: $(INFO)/{rulegraph,dag}.{svg,mmd}, config.yaml, software.json"; \

@@ -167,7 +167,7 @@ def test_report_renders_every_figure_in_chromium(workdir, report_html):
 
 def test_audit_target_writes_graphs_and_the_record(workdir):
     """`make audit` minus the set-up step: rule graph and job DAG as graphviz SVG and mermaid, config, software."""
-    proc = subprocess.run(["make", "-s", "audit-files", f"BIN={Path(sys.executable).parent}"], cwd=workdir,
+    proc = subprocess.run(["make", "-s", "audit-files", f"BIN={Path(sys.executable).parent}", f"SMK_ARGS=--configfile {CFG}"], cwd=workdir,
                           capture_output=True, text=True, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     info = workdir / "results" / "pipeline_info"
@@ -178,3 +178,4 @@ def test_audit_target_writes_graphs_and_the_record(workdir):
             assert rule in svg and rule in (info / f"{name}.mmd").read_text()
         assert (info / f"{name}.mmd").read_text().split("---")[-1].lstrip().startswith("flowchart")
     assert json.loads((info / "software.json").read_text())["packages"]["snakemake"] == "9.27.1"
+    assert "Nothing to be done" in snakemake(workdir, "--configfile", CFG, "-n", "all").stdout  # the audit built nothing else
