@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from stronglens.augment import hard_negative
 from stronglens.figstyle import gri_composite, mono_view, new_figure, no_data
-from stronglens.npzblob import decode_bands
 from stronglens.rng import generator
+from stronglens.shards import iter_shard_images
 from stronglens.train_data import SplitData, hard_negative_pairs
 
 
-def raw_image(shard: str, row: int, column: str) -> np.ndarray:
-    """(3, H, W) nmgy image of one pair-shard cell; a defect raises naming shard, row and field."""
-    where = f"{shard} row {row} field {column}"
-    blob = pq.read_table(shard, columns=[column]).column(0)[row].as_py()
-    return decode_bands(blob, where=where)
+def raw_images(rows: pd.DataFrame, npix: int) -> np.ndarray:
+    """(N, 3, npix, npix) nmgy images of index rows (shard, row, image_column), in row order.
+
+    Read with `shards.iter_shard_images`: each shard once, every image checked
+    (shape, finite) with shard, row and field named on failure.
+    """
+    rows = rows.reset_index(drop=True)
+    out = np.empty((len(rows), 3, npix, npix), dtype=np.float32)
+    for positions, images in iter_shard_images(rows, (3, npix, npix)):
+        out[positions] = images
+    return out
 
 
 def spread_rows(values: np.ndarray, n: int) -> np.ndarray:
@@ -66,11 +71,12 @@ def pair_gallery(paired: SplitData, scores: pd.DataFrame | None, n: int, seed: i
         no_data(axes[0, 0], "no pair in the evaluation split")
         return fig
     p_of = dict(zip(scores["sample_id"], scores["p"])) if scores is not None else {}
+    npix = paired.array.shape[-1]
+    raw = raw_images(idx.iloc[pick.ravel()], npix).reshape(len(pick), 2, 3, npix, npix)
+    pre = paired.read(pick.ravel()).reshape(len(pick), 2, 3, npix, npix)
     for k, (i_stamp, i_ctrl) in enumerate(pick):
         s_row, c_row = idx.iloc[i_stamp], idx.iloc[i_ctrl]
-        raw_s = raw_image(s_row["shard"], int(s_row["row"]), s_row["image_column"])
-        raw_c = raw_image(c_row["shard"], int(c_row["row"]), c_row["image_column"])
-        pre_s, pre_c = paired.read(np.array([i_stamp, i_ctrl]))
+        (raw_s, raw_c), (pre_s, pre_c) = raw[k], pre[k]
         hn = hard_negative(pre_s, pre_c, generator(seed, "figures:hardneg", k), ring_px, clip)
         ps, pc = p_of.get(s_row["sample_id"]), p_of.get(c_row["sample_id"])
         row = axes[k]

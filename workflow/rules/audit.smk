@@ -17,6 +17,8 @@ rule pipeline_info:
         code=code("pipeline_info"),
     log:
         f"{RESULTS}/logs/pipeline_info.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/pipeline_info.tsv"
     conda:
         "../envs/stronglens.yaml"
     shell:

@@ -29,6 +29,8 @@ rule figures_run:
         run=RUN_PATTERN,
     log:
         f"{RESULTS}/logs/figures/{{run}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/{{run}}.tsv"
     conda:
         "../envs/stronglens.yaml"
     shell:
@@ -58,6 +60,8 @@ rule figures_selection:
         run=RUN_PATTERN,
     log:
         f"{RESULTS}/logs/figures/{{run}}-selection.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/{{run}}-selection.tsv"
     conda:
         "../envs/stronglens.yaml"
     shell:
@@ -91,6 +95,8 @@ rule figures_compare:
         code=code("figures_compare"),
     log:
         f"{RESULTS}/logs/figures/compare.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/figures/compare.tsv"
     conda:
         "../envs/stronglens.yaml"
     shell:
