@@ -97,7 +97,7 @@ def render() -> str:
         table: list[tuple[str, str, str, str, str]] = []
         if block.get("properties") or isinstance(block.get("additionalProperties"), dict):
             rows({"properties": {key: block}}, root, "", table)
-            table = table[1:] if block.get("properties") or block.get("additionalProperties") else table
+            table = table[1:]  # the block's own row: its description is the section text
         if not table:
             table = [(key, type_text(block), json.dumps(block["default"]) if "default" in block else "",
                       allowed_text(block), "")]

@@ -23,20 +23,22 @@ def rerender_injections(rows: pd.DataFrame, grid: dict, seed: int, host_model: i
     code) is an error, so the gallery never shows images that were not scored.
     """
     cells = grid_cells(grid).set_index("cell_id", drop=False)
-    stamps, ctrls = [], []
-    for r in rows.itertuples(index=False):
-        cell = cells.loc[int(r.cell_id)]
+    rows = rows.reset_index(drop=True)
+    stamps = np.empty((len(rows), 3, npix, npix))
+    ctrls = np.empty((len(rows), 3, npix, npix))
+    for cell_id, group in rows.groupby("cell_id", sort=False):  # one batched render per cell
+        cell = cells.loc[int(cell_id)]
 
         def host_r(host, cell=cell):
             return render_hosts([host], cell_kernels(float(cell["psf_fwhm"]), 1, psf_kind, 3.5), npix)[0, 1].numpy()
 
-        a = draw_attempt(seed, cell, int(r.injection), int(r.attempt), PRIORS[r.prior], host_model, {}, host_image_r=host_r)
-        if not math.isclose(a.record["src_mag_r"], float(r.src_mag_r), rel_tol=1e-9):
-            raise ValueError(f"injections.parquet cell {r.cell_id} injection {r.injection} attempt {r.attempt}: the redrawn "
-                             "source differs (field src_mag_r): made with another seed, grid or code version?")
-        stamp, ctrl, _, _ = render_attempts([a], cell, npix, seed, {}, psf_kind)
-        stamps.append(stamp[0])
-        ctrls.append(ctrl[0])
-    if not stamps:
-        return np.empty((0, 3, npix, npix)), np.empty((0, 3, npix, npix))
-    return np.array(stamps), np.array(ctrls)
+        attempts = []
+        for r in group.itertuples(index=False):
+            a = draw_attempt(seed, cell, int(r.injection), int(r.attempt), PRIORS[r.prior], host_model, {}, host_image_r=host_r)
+            if not math.isclose(a.record["src_mag_r"], float(r.src_mag_r), rel_tol=1e-9):
+                raise ValueError(f"injections.parquet cell {r.cell_id} injection {r.injection} attempt {r.attempt}: the redrawn "
+                                 "source differs (field src_mag_r): made with another seed, grid or code version?")
+            attempts.append(a)
+        stamp, ctrl, _, _ = render_attempts(attempts, cell, npix, seed, {}, psf_kind)
+        stamps[group.index], ctrls[group.index] = stamp, ctrl
+    return stamps, ctrls
