@@ -22,9 +22,8 @@ from stronglens.injection import RenderSettings, render_arcs
 from stronglens.physics.psf import band_fwhm, make_psf_kernels
 from stronglens.physics.sersic import lenstronomy_bn, sersic_ie_for_unit_flux
 from stronglens.rng import generator
-from stronglens.synthetic.params import lens_from_rows, source_band_flux, source_from_rows
+from stronglens.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
 from stronglens.synthetic.priors import draw_lens, draw_source
-from stronglens.synthetic.survey import _lens_source_columns
 
 NPIX = 101
 PIX = 0.262
@@ -45,7 +44,7 @@ def draw_systems(n: int, seed: int = 1) -> dict[str, list]:
     for i in range(n):
         rng = generator(seed, "bench_injection", i)
         lens = draw_lens(rng, LENS_PRIOR, None, None)
-        cols = _lens_source_columns(lens, draw_source(rng, SF_PRIOR, lens.theta_e))
+        cols = lens_source_columns(lens, draw_source(rng, SF_PRIOR, lens.theta_e))
         cols["psfsize_r"] = float(rng.uniform(0.9, 1.8))
         rows.append(cols)
     return {k: [r[k] for r in rows] for k in rows[0]}

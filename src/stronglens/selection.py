@@ -32,7 +32,7 @@ from scipy.stats import beta as beta_dist
 
 from stronglens.injection import RenderSettings, arc_snr, render_arcs
 from stronglens.photometry import m5_to_psfdepth, sky_sigma_pix
-from stronglens.physics.psf import band_fwhm, fft_convolve, make_psf_kernels
+from stronglens.physics.psf import band_fwhm, make_psf_kernels, psf_convolve
 from stronglens.preprocess import PreprocessError
 from stronglens.rng import generator
 from stronglens.selection_grid import PRESETS  # noqa: F401  (re-exported)
@@ -153,7 +153,7 @@ def render_hosts(hosts: list[H.HostDraw], kernels: torch.Tensor, npix: int) -> t
     settings = RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC)
     body = H.render_host_bodies(hosts, settings, DTYPE)
     flux = torch.as_tensor(H.host_band_flux(hosts), dtype=DTYPE)
-    return fft_convolve(body[:, None] * flux[:, :, None, None], kernels)
+    return psf_convolve(body[:, None] * flux[:, :, None, None], kernels)
 
 
 def cell_kernels(psf_fwhm: float, n: int, psf_kind: str, moffat_beta: float) -> torch.Tensor:

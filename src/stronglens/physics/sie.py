@@ -45,7 +45,8 @@ def sie_deflection(
     v = ym / psi  # |v| <= 1, so |f v| < 1 and atanh stays finite
     f = torch.sqrt((1.0 - qq * qq).clamp_min(0.0))
     small = f < _F_SERIES
-    if bool(small.any()):
+    # Under torch.compile the branch-free form is always taken (no data-dependent branch).
+    if torch.compiler.is_compiling() or bool(small.any()):
         f_safe = torch.where(small, torch.ones_like(f), f)
         f2 = f * f
         ax = torch.where(small, u - f2 * u**3 / 3.0, torch.atan(f_safe * u) / f_safe)

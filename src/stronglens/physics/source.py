@@ -64,7 +64,9 @@ def source_sb(x: torch.Tensor, y: torch.Tensor, src: SourceParams) -> torch.Tens
     sb = sb * (1.0 - frac_clumps).reshape((-1,) + (1,) * (x.dim() - 1))
     for k in range(src.clump_frac.shape[1]):
         frac = src.clump_frac[:, k]
-        if not bool((frac > 0).any()):
+        # Eager mode skips a clump slot no source in the batch uses; a compiled
+        # graph evaluates every slot (absent clumps have frac 0, sigma 1).
+        if not torch.compiler.is_compiling() and not bool((frac > 0).any()):
             continue
         g = gaussian_sb(x, y, src.clump_sigma[:, k], src.clump_x[:, k], src.clump_y[:, k])
         sb = sb + frac.reshape((-1,) + (1,) * (x.dim() - 1)) * g

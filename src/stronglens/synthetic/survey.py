@@ -24,7 +24,7 @@ from stronglens.grid import radius_map_pix
 from stronglens.injection import RenderSettings, arc_snr, poisson_arc_noise, render_arcs
 from stronglens.npzblob import encode_bands
 from stronglens.photometry import sky_sigma_pix
-from stronglens.physics.psf import band_fwhm, fft_convolve
+from stronglens.physics.psf import band_fwhm, psf_convolve
 from stronglens.rng import generator
 from stronglens.sky import brick_names, healpix_nested
 from stronglens.survey_constants import BANDS, PIXSCALE_ARCSEC
@@ -140,7 +140,7 @@ def simulate_rows(cfg: dict, dataset: str, rows: range, seed: int) -> pd.DataFra
     feature = H.render_features(hosts, settings, DTYPE)
     host_unconv = body[:, None] * torch.as_tensor(H.host_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
     host_unconv = host_unconv + feature[:, None] * torch.as_tensor(H.feature_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
-    host_img = fft_convolve(host_unconv, kernels)
+    host_img = psf_convolve(host_unconv, kernels)
 
     arcs, mu, snr, draws = _accepted_arcs(rngs, hosts, lensing, cfg, settings, kernels, sigma_t[:, 1])
     shortcut = _core_shortcut(host_img, cfg["plant_core_shortcut"]) if cfg["plant_core_shortcut"] else torch.zeros_like(host_img)
