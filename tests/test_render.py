@@ -162,3 +162,47 @@ def test_adaptive_matches_32x_reference_on_compact_sources():
     rel = (adaptive.sum(dim=(1, 2)) / ref.sum(dim=(1, 2)) - 1).abs()
     assert float(rel.max()) < 0.01
     assert frac < 0.2  # it really is adaptive
+
+
+def _random_systems(rng: np.random.Generator, b: int, dtype: torch.dtype):
+    """b lenses and clumpy sources (one of them a round lens, the q = 1 series branch)."""
+    q = rng.uniform(0.4, 1, b)
+    q[0] = 1.0
+    lens = LensParams(*(torch.as_tensor(v, dtype=dtype) for v in (
+        rng.uniform(0.5, 2.5, b), q, rng.uniform(0, 3, b), np.zeros(b), np.zeros(b),
+        rng.uniform(-0.05, 0.05, b), rng.uniform(-0.05, 0.05, b))))
+    n_clumps = 3
+    present = rng.uniform(size=(b, n_clumps)) < 0.5
+    src = SourceParams(*(torch.as_tensor(v, dtype=dtype) for v in (
+        rng.uniform(-0.6, 0.6, b), rng.uniform(-0.6, 0.6, b), rng.uniform(0.05, 0.4, b), rng.uniform(0.5, 4, b),
+        rng.uniform(0.4, 1, b), rng.uniform(0, 3, b), rng.normal(0, 0.2, (b, n_clumps)),
+        rng.normal(0, 0.2, (b, n_clumps)), np.where(present, rng.uniform(0.02, 0.1, (b, n_clumps)), 1.0),
+        np.where(present, 0.1, 0.0))))
+    flux = torch.as_tensor(rng.uniform(1, 3, (b, 3)), dtype=dtype)
+    kern = gaussian_kernel(torch.as_tensor(rng.uniform(1.0, 1.5, (b, 3)), dtype=dtype), 8, PIX)
+    return lens, src, flux, kern
+
+
+@pytest.mark.parametrize("dtype, rtol", [(torch.float32, 2e-5), (torch.float64, 1e-10)])
+def test_compiled_engine_equals_eager(dtype, rtol):
+    """torch.compile changes only float rounding: same arcs, same oversampling decisions."""
+    rng = np.random.default_rng(5)
+    eager_s = RenderSettings(npix=49)
+    compiled_s = RenderSettings(npix=49, compile=True)
+    for b in (5, 7):  # a second batch size exercises the dynamic-shape recompilation
+        lens, src, flux, kern = _random_systems(rng, b, dtype)
+        eager = render_arcs(lens, src, flux, kern, eager_s)
+        compiled = render_arcs(lens, src, flux, kern, compiled_s)
+        assert compiled.refined_fraction == eager.refined_fraction
+        peak = eager.arcs.abs().amax(dim=(-1, -2), keepdim=True)
+        assert float(((compiled.arcs - eager.arcs).abs() / peak).max()) < rtol
+        assert torch.allclose(compiled.mu_eff, eager.mu_eff, rtol=rtol)
+
+
+def test_compile_without_a_cpp_compiler_says_so(monkeypatch):
+    import stronglens.compiled as compiled_mod
+
+    monkeypatch.setattr(compiled_mod.shutil, "which", lambda name: None)
+    lens, src, flux, kern = _random_systems(np.random.default_rng(0), 2, torch.float64)
+    with pytest.raises(RuntimeError, match="C\\+\\+ compiler"):
+        render_arcs(lens, src, flux, kern, RenderSettings(npix=21, compile=True))

@@ -55,8 +55,8 @@ class RenderSettings:
     refine_re: float = 3.0
     refine_sigma: float = 3.0
     refine_footprint: float = 2.0
-    refine_density: float = 2.0
-    levels: tuple[int, ...] = (2, 4, 8, 16)
+    refine_density: float = 1.5
+    levels: tuple[int, ...] = (2, 3, 4, 6, 8, 12, 16)
     cusp_oversample: int = 32
     max_points: int = 4_000_000
     compile: bool = False

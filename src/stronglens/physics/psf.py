@@ -46,11 +46,28 @@ def _pixel_average(profile: torch.Tensor, radius: int, sub: int) -> torch.Tensor
     return shaped / shaped.sum(dim=(-1, -2), keepdim=True)
 
 
-def gaussian_kernel(fwhm: torch.Tensor, radius: int, pixscale: float, sub: int = 5) -> torch.Tensor:
-    """Pixel-integrated circular Gaussian kernels, shape fwhm.shape + (k, k); fwhm in arcsec."""
-    r2 = _subpixel_radius2(radius, pixscale, sub, fwhm)
-    sigma = (fwhm * FWHM_TO_SIGMA)[..., None, None]
-    return _pixel_average(torch.exp(-0.5 * r2 / sigma**2), radius, sub)
+def gaussian_profile_1d(fwhm: torch.Tensor, radius: int, pixscale: float) -> torch.Tensor:
+    """Exact pixel integrals of a unit 1-D Gaussian over pixels -radius..radius, shape fwhm.shape + (k,).
+
+    Differences of the normal CDF at the pixel edges, in float64; fwhm in arcsec.
+    """
+    k = 2 * radius + 1
+    sigma = (fwhm.double() * FWHM_TO_SIGMA)[..., None]
+    edges = (torch.arange(k + 1, dtype=torch.float64, device=fwhm.device) - radius - 0.5) * pixscale
+    cdf = 0.5 * torch.special.erf(edges / (sigma * math.sqrt(2.0)))
+    return cdf[..., 1:] - cdf[..., :-1]
+
+
+def gaussian_kernel(fwhm: torch.Tensor, radius: int, pixscale: float) -> torch.Tensor:
+    """Pixel-integrated circular Gaussian kernels, shape fwhm.shape + (k, k); fwhm in arcsec.
+
+    Each pixel holds the exact integral of the Gaussian over its square (a
+    circular Gaussian is the product of two 1-D ones), renormalised to sum 1
+    after truncation at `radius`. Returned in fwhm's dtype.
+    """
+    g = gaussian_profile_1d(fwhm, radius, pixscale)
+    g = g / g.sum(dim=-1, keepdim=True)
+    return (g[..., :, None] * g[..., None, :]).to(fwhm.dtype)
 
 
 def moffat_kernel(fwhm: torch.Tensor, beta: float, radius: int, pixscale: float, sub: int = 5) -> torch.Tensor:
