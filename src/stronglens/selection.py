@@ -168,8 +168,11 @@ def cell_sigma(psf_fwhm: float, depth_r: float) -> np.ndarray:
 
 
 def render_attempts(attempts: list[Attempt], cell: pd.Series, npix: int, seed: int, variant: dict,
-                    psf_kind: str = "gaussian", moffat_beta: float = 3.5):
-    """(stamps, ctrls, arc_snr, mu_eff) of a cell's attempts; stamp = host + arc + noise, ctrl = host + same noise."""
+                    psf_kind: str = "gaussian", moffat_beta: float = 3.5, compile_engine: bool = False):
+    """(stamps, ctrls, arc_snr, mu_eff) of a cell's attempts; stamp = host + arc + noise, ctrl = host + same noise.
+
+    compile_engine: render the arcs with `RenderSettings.compile` (same images to float rounding).
+    """
     psf = float(cell["psf_fwhm"]) * variant.get("psf_scale", 1.0)
     kernels = cell_kernels(psf, len(attempts), psf_kind, moffat_beta)
     hosts = render_hosts([a.host for a in attempts], kernels, npix)
@@ -178,7 +181,7 @@ def render_attempts(attempts: list[Attempt], cell: pd.Series, npix: int, seed: i
                  "clump_y_arcsec": [[]] * len(attempts), "clump_sigma_arcsec": [[]] * len(attempts),
                  "clump_frac": [[]] * len(attempts)})
     arcs = render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE),
-                       kernels, RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC))
+                       kernels, RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine))
     sigma = cell_sigma(float(cell["psf_fwhm"]), float(cell["depth_r"]))  # noise of the cell, not of the variant
     noise = np.stack([generator(seed, "selection:noise", a.cell_id, a.j, a.attempt).standard_normal((3, npix, npix))
                       for a in attempts]) * sigma[None, :, None, None]
@@ -210,7 +213,8 @@ def preprocess_each(images: np.ndarray, preprocess: Preprocessor) -> tuple[np.nd
 
 def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, variant: dict, npix: int,
              preprocess: Preprocessor, score: Scorer, max_retries: int, psf_kind: str = "gaussian",
-             host_check: Callable[[H.HostDraw, int, int, int], None] | None = None) -> pd.DataFrame:
+             host_check: Callable[[H.HostDraw, int, int, int], None] | None = None,
+             compile_engine: bool = False) -> pd.DataFrame:
     """Every attempt of the cell's n injections onto synthetic hosts: one row each, status ok / failed (with reason).
 
     `host_check(host, cell_id, j, attempt)` may raise HostError (a host that
@@ -236,7 +240,7 @@ def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, v
                 rows.append(failed_row(int(cell["cell_id"]), j, attempt, f"host: {err}"))
         ok_ids: set[int] = set()
         if batch:
-            stamp, ctrl, snr, mu = render_attempts(batch, cell, npix, seed, variant, psf_kind)
+            stamp, ctrl, snr, mu = render_attempts(batch, cell, npix, seed, variant, psf_kind, compile_engine=compile_engine)
             new_rows, ok_ids = score_attempts([a.record for a in batch], stamp, ctrl, snr, mu, preprocess, score)
             rows += new_rows
         pending = [j for j in pending if j not in ok_ids]

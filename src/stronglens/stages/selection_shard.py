@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     hosts = DatasetHosts.from_manifest(pd.read_parquet(args.manifest), cfg["host_split"], args.stamp) if args.manifest else None
     frames, t0 = [], time.perf_counter()
     common = {"n": cfg["grid"]["n_per_cell"], "seed": args.seed,
-              "host_model": cfg["host_model"], "preprocess": prep, "score": scorer, "max_retries": cfg["max_retries"]}
+              "host_model": cfg["host_model"], "preprocess": prep, "score": scorer, "max_retries": cfg["max_retries"],
+              "compile_engine": cfg["compile_engine"]}
     plan = [(v, VARIANTS[v], cfg["prior"]) for v in variants]  # the main prior: baseline + sensitivity variants
     plan += [(f"prior:{p}", {}, p) for p in cfg["also_priors"] if p != cfg["prior"]]  # other priors: baseline only
     for variant, change, prior in plan:
