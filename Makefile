@@ -34,7 +34,7 @@ profiles:
 
 # System tools the tests drive: headless Chromium (report test), SLURM + munge
 # (cluster test), graphviz (audit). Installed with apt-get when missing (root).
-SYSDEPS := chromium:chromium dot:graphviz slurmctld:slurm-wlm munged:munge
+SYSDEPS := chromium:chromium dot:graphviz slurmctld:slurm-wlm munged:munge g++:g++
 sysdeps:
 	@missing=""; for pair in $(SYSDEPS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  PATH=$$PATH:/usr/sbin command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \

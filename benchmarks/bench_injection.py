@@ -5,7 +5,11 @@ SCIENCE.md section 8), 101x101 stamps, 3 bands, a Gaussian PSF per band.
 Prints, for each renderer: three-band injections per second, and the relative
 error of the injected (PSF-convolved, r-band) flux against a 32x uniformly
 oversampled reference rendered by this engine in float64 with the same
-Sersic b_n convention as the renderer under test; then the speed ratios.
+Sersic b_n convention as the renderer under test; then the speed ratios and
+the warm-up time. This engine runs twice: eager, and compiled with
+torch.compile (`RenderSettings.compile`); both warm up on two batch sizes
+first, so the rate excludes compilation (printed apart as the warm-up).
+lenstronomy's rate counts `ImageModel.image` only (its set-up is not timed).
 
     python benchmarks/bench_injection.py [--n-speed 1024] [--n-compare 24] [--device cpu|cuda]
 """
