@@ -206,3 +206,19 @@ def test_compile_without_a_cpp_compiler_says_so(monkeypatch):
     lens, src, flux, kern = _random_systems(np.random.default_rng(0), 2, torch.float64)
     with pytest.raises(RuntimeError, match="C\\+\\+ compiler"):
         render_arcs(lens, src, flux, kern, RenderSettings(npix=21, compile=True))
+
+
+def test_the_compiled_hot_paths_trace_as_single_graphs():
+    """A graph break would leave eager pieces in the compiled engine (slow, not wrong): there is none."""
+    from stronglens import injection as inj
+    from stronglens.grid import pixel_grid, subpixel_offsets
+
+    lens, src, _, _ = _random_systems(np.random.default_rng(0), 3, torch.float32)
+    y, x = pixel_grid(21, PIX, 1)
+    centre = torch._dynamo.explain(inj._centre_pass)(x.expand(3, -1, -1), y.expand(3, -1, -1), lens, src,
+                                                     RenderSettings(npix=21))
+    pix = torch.tensor([[0, 10, 10], [1, 9, 10], [2, 10, 11]])
+    refine = torch._dynamo.explain(inj._refined_pixel_sb)(pix, subpixel_offsets(4, PIX), lens.index(pix[:, 0]),
+                                                          src.index(pix[:, 0]), 21, PIX)
+    for explained in (centre, refine):
+        assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
