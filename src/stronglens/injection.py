@@ -4,7 +4,8 @@ Order of operations, per system, all batched over (B, C, H, W) in torch:
 ray-shoot image-plane sub-pixels through SIE + shear -> evaluate the source
 surface brightness there (surface brightness is conserved) -> average sub-pixels
 to native pixels and multiply by the pixel area (flux per pixel, nmgy) ->
-convolve each band with its PSF at native resolution (padded FFT) -> the caller
+convolve each band with its PSF at native resolution (`psf_convolve`: banded
+matrix products for separable kernels, a padded FFT otherwise) -> the caller
 adds it to a host and adds noise once.
 
 One ray-trace serves all bands: the morphology is rendered once for a unit
@@ -12,8 +13,11 @@ source flux and scaled by each band's flux. Adaptive oversampling: every pixel
 is first sampled at its centre; pixels whose source-plane footprint comes near
 a bright part of the source (the Sersic within a few r_e, a clump within a few
 sigma, or any pixel whose footprint is large, like the one at the lens centre)
-are re-sampled on a ``oversample x oversample`` sub-grid. ``adaptive=False``
-samples every pixel on the sub-grid (the reference mode, and lenstronomy's).
+are re-sampled on a sub-grid whose factor (one of ``RenderSettings.levels``,
+32 for a Sersic cusp) follows the smallest source scale they touch.
+``adaptive=False`` samples every pixel on an ``oversample x oversample``
+sub-grid (the reference mode, and lenstronomy's). ``compile=True`` runs the
+two sampling passes through `torch.compile` (`stronglens.compiled`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Point-spread functions and FFT convolution at native pixel resolution.
+"""Point-spread functions and their convolution at native pixel resolution.
 
-Kernels are pixel-integrated (each kernel pixel averages a sub-sampled grid),
-centred on the middle pixel of an odd-sized stamp and normalised to sum 1.
+Kernels are pixel-integrated (a Gaussian exactly, from normal-CDF differences;
+a Moffat as the mean of a sub-sampled grid), centred on the middle pixel of an
+odd-sized stamp and normalised to sum 1. `psf_convolve` applies separable
+kernels as banded matrix products and any other kernel by a padded FFT; both
+are the same linear ('same'-size, zero-padded) convolution.
 Per-band FWHM follows the Kolmogorov scaling from the r-band ``psfsize_r``:
 g = 1.05x, r = 1.00x, z = 0.94x (`BAND_FWHM_FACTOR`).
 """
