@@ -81,7 +81,7 @@ audit-files:
 dag: audit
 
 docs: setup
-	$(BIN)/python -m stronglens.schema_docs > docs/configuration.md
+	$(BIN)/python -m stronglens.config.schema_docs > docs/configuration.md
 
 bench: setup
 	$(BIN)/python benchmarks/bench_injection.py

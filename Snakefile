@@ -9,7 +9,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from stronglens.configcheck import check_config, resolve_runs  # noqa: E402  (stdlib only)
+from stronglens.config.validation import check_config, resolve_runs  # noqa: E402  (stdlib only)
 
 
 # The embedded default, unless the user names their own with --configfile.

@@ -1,7 +1,7 @@
 """Injection speed and flux accuracy: this engine vs lenstronomy, side by side.
 
 Same random lenses and sources for both (the selection-function prior of
-SCIENCE.md section 8), 101x101 stamps, 3 bands, a Gaussian PSF per band.
+docs/science.md section 8), 101x101 stamps, 3 bands, a Gaussian PSF per band.
 Prints, for each renderer: three-band injections per second, and the relative
 error of the injected (PSF-convolved, r-band) flux against a 32x uniformly
 oversampled reference rendered by this engine in float64 with the same
@@ -22,12 +22,12 @@ import time
 import numpy as np
 import torch
 
-from stronglens.injection import RenderSettings, render_arcs
+from stronglens.core.rng import generator
 from stronglens.physics.psf import band_fwhm, make_psf_kernels
+from stronglens.physics.render import RenderSettings, render_arcs
 from stronglens.physics.sersic import lenstronomy_bn, sersic_ie_for_unit_flux
-from stronglens.rng import generator
-from stronglens.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
-from stronglens.synthetic.priors import draw_lens, draw_source
+from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
+from stronglens.survey.synthetic.priors import draw_lens, draw_source
 
 NPIX = 101
 PIX = 0.262

@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from timing import timed
 
-from stronglens.artifacts import write_parquet
-from stronglens.manifest import build_manifests
-from stronglens.preprocess import preprocess
-from stronglens.preprocess_store import preprocess_manifest
+from stronglens.data.manifest import build_manifests
+from stronglens.data.normalise import preprocess
+from stronglens.data.preprocess_splits import preprocess_manifest
 from stronglens.stages.build_manifest import read_shard
-from stronglens.synthetic.survey import simulate_shard
+from stronglens.storage.artifacts import write_parquet
+from stronglens.survey.synthetic.survey import simulate_shard
 
 MODES = {
     "raw_robust": {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"},

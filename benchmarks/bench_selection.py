@@ -1,6 +1,6 @@
 """Selection-function throughput end to end: render (host + arc + noise), preprocess, score.
 
-Injections per second of `stronglens.selection.run_cell` on one cell, with a
+Injections per second of `stronglens.selection.recovery.run_cell` on one cell, with a
 freshly initialised bottlenecked ResNet as the scorer (the weights do not
 change the cost), side by side with the render step alone (the baseline the
 rest adds to), on this machine's CPU or a GPU.
@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stronglens.models import build_model
-from stronglens.preprocess import preprocess
-from stronglens.scoring import pick_device, predict_logits
-from stronglens.selection import PRIORS, draw_attempt, render_attempts, run_cell
+from stronglens.data.normalise import preprocess
+from stronglens.selection.recovery import PRIORS, draw_attempt, render_attempts, run_cell
+from stronglens.train.models import build_model
+from stronglens.train.scoring import pick_device, predict_logits
 
 
 def main() -> None:

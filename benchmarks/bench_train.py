@@ -31,7 +31,7 @@ import torch
 from snakemake.utils import validate
 from timing import timed
 
-from stronglens.training import RunData, Trainer
+from stronglens.train.loop import RunData, Trainer
 
 SCHEMA = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "training.schema.yaml"
 

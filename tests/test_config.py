@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import yaml
-from conftest import REPO, validated
+from helpers import REPO, validated
 
 BASE = {"datasets": {"s": {"source": "synthetic", "n_pairs": 10}}, "preprocessing": {"p": {"mode": "raw_robust", "annulus": [20, 32]}}}
 
@@ -58,7 +58,7 @@ def test_schema_errors_name_the_key(path, value, key):
     ],
 )
 def test_cross_field_errors_name_the_key(path, value, key):
-    from stronglens.configcheck import ConfigError
+    from stronglens.config.validation import ConfigError
 
     with pytest.raises(ConfigError, match=key):
         validated(bad(path, value))
@@ -101,7 +101,7 @@ def test_a_run_inherits_training_and_overrides_only_what_it_names():
 def test_bad_runs_are_refused_naming_the_key(fields, key):
     from snakemake.exceptions import WorkflowError
 
-    from stronglens.configcheck import ConfigError
+    from stronglens.config.validation import ConfigError
 
     with pytest.raises((ConfigError, WorkflowError), match=key):
         validated(with_run(**fields))

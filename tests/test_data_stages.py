@@ -6,17 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import validated
 
-from stronglens.artifacts import write_parquet
-from stronglens.checks import check_pairs, check_splits, split_overlaps
-from stronglens.gates_data import cv_lr_auc, data_gates
-from stronglens.manifest import ManifestError, build_manifests
-from stronglens.npzblob import encode_bands
-from stronglens.preprocess import PreprocessError, annulus_stats, preprocess, radial_median_profile
-from stronglens.preprocess_store import preprocess_manifest
-from stronglens.shards import ImageError
+from stronglens.data.integrity import check_pairs, check_splits, split_overlaps
+from stronglens.data.manifest import ManifestError, build_manifests
+from stronglens.data.normalise import PreprocessError, annulus_stats, preprocess, radial_median_profile
+from stronglens.data.preprocess_splits import preprocess_manifest
+from stronglens.gates.model_free import cv_lr_auc, data_gates
 from stronglens.stages.build_manifest import read_shard
-from stronglens.synthetic.survey import simulate_shard
+from stronglens.storage.artifacts import write_parquet
+from stronglens.storage.blobs import encode_bands
+from stronglens.storage.shards import ImageError
+from stronglens.survey.synthetic.survey import simulate_shard
 
 MCFG = {"split_by": "brick", "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "subsample": None, "tier_weights": {"A": 1.0, "B": 0.5}}
 SHAPE = (3, 64, 64)
@@ -24,7 +25,7 @@ SHAPE = (3, 64, 64)
 
 @pytest.fixture(scope="module")
 def shard_file(tmp_path_factory):
-    from conftest import validated
+    from helpers import validated
 
     block = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 60, "shard_size": 60,
                                           "footprint": {"n_fields": 12, "field_radius_deg": 0.2}}}})["datasets"]["d"]
@@ -210,7 +211,7 @@ def test_preprocess_writes_aligned_split_arrays(shard_file, tmp_path):
     arr = np.load(outs["val"][0], mmap_mode="r")
     index = pd.read_parquet(outs["val"][1])
     assert arr.shape == (len(index),) + SHAPE and arr.dtype == np.float32
-    from stronglens.npzblob import decode_bands
+    from stronglens.storage.blobs import decode_bands
 
     k = 3
     raw = decode_bands(df.at[int(index.at[k, "row"]), index.at[k, "image_column"]])
@@ -231,15 +232,16 @@ def _toy_inputs(n_hosts: int, core_signal: float, seed: int):
     return x, index
 
 
+THRESHOLDS = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 4}}})["gates"]["thresholds"]
 GCFG = {"core_px": 10, "annulus_px": [4, 12], "folds": 5, "max_samples": 4000, "theta_e_bins": [0.5, 1.5, 3.0]}
 
 
 def test_core_gate_fails_on_a_planted_core_signal_and_passes_without():
     x, index = _toy_inputs(200, 2.0, seed=3)
-    rep = data_gates(x, index, GCFG, clip=None, seed=0)
+    rep = data_gates(x, index, GCFG, THRESHOLDS, clip=None, seed=0)
     assert rep["gates"]["core_lr_auc"]["status"] == "FAIL" and rep["verdict"] == "FAIL"
     x, index = _toy_inputs(200, 0.0, seed=4)
-    rep = data_gates(x, index, GCFG, clip=None, seed=0)
+    rep = data_gates(x, index, GCFG, THRESHOLDS, clip=None, seed=0)
     assert rep["gates"]["core_lr_auc"]["status"] == "PASS"
     assert abs(rep["gates"]["core_lr_auc"]["value"] - 0.5) < 0.08
     assert set(rep["theta_e_bins"]) == {"[0.5,1.5)", "[1.5,3.0)"}
@@ -249,12 +251,12 @@ def test_a_single_class_gate_sample_is_an_error():
     x, index = _toy_inputs(20, 0.0, seed=6)
     index["label"] = 0
     with pytest.raises(ValueError, match="single class: field label"):
-        data_gates(x, index, GCFG, clip=None, seed=0)
+        data_gates(x, index, GCFG, THRESHOLDS, clip=None, seed=0)
 
 
 def test_folds_are_grouped_by_host():
     x, index = _toy_inputs(100, 0.0, seed=5)
-    from stronglens.features import core_features
+    from stronglens.data.features import core_features
 
     res = cv_lr_auc(core_features(x), index["label"].to_numpy(), index["host_id"].to_numpy(), 5, 0)
     assert res["folds"] == 5 and abs(res["auc"] - 0.5) < 0.1
@@ -263,7 +265,7 @@ def test_folds_are_grouped_by_host():
 # --- real-data ingest ------------------------------------------------------------
 
 def test_ingest_fills_ids_and_sky_keys_and_names_bad_input(shard_file, tmp_path):
-    from stronglens.ingest import IngestError, ingest_paired_parquet
+    from stronglens.survey.ingest import IngestError, ingest_paired_parquet
 
     _, df = shard_file
     seed_schema = df[["stamp_npz", "ctrl_stamp_npz", "ra", "dec", "theta_e_arcsec", "psfsize_r", "psfdepth_r"]]
@@ -282,7 +284,7 @@ def test_ingest_fills_ids_and_sky_keys_and_names_bad_input(shard_file, tmp_path)
 
 
 def test_cutout_catalog_errors_name_row_and_field(tmp_path):
-    from stronglens.ingest import IngestError, load_cutout, read_catalog
+    from stronglens.survey.ingest import IngestError, load_cutout, read_catalog
 
     base = {"galaxy_id": ["a", "b"], "cutout_path": ["a.npz", "b.npz"], "ra": [10.0, 11.0], "dec": [1.0, 2.0],
             "label": [1, 0], "psfsize_r": [1.2, 1.1], "psfdepth_r": [900.0, 800.0]}

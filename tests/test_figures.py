@@ -8,13 +8,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stronglens.figstyle import gri_composite
-from stronglens.figures_gallery import raw_images
-from stronglens.figures_selection import require_threshold
-from stronglens.npzblob import encode_bands
-from stronglens.selection import PRIORS, draw_attempt, grid_cells
-from stronglens.selection_examples import rerender_injections
-from stronglens.shards import ImageError
+from stronglens.figures.gallery import raw_images
+from stronglens.figures.selection_panels import require_threshold
+from stronglens.figures.style import gri_composite
+from stronglens.selection.examples import rerender_injections
+from stronglens.selection.recovery import PRIORS, draw_attempt, grid_cells
+from stronglens.storage.blobs import encode_bands
+from stronglens.storage.shards import ImageError
 
 GRID = {"theta_e": [1.0, 2.0, 1.0], "psf_fwhm": [1.2, 1.2, 0.1], "depth": [24.5, 24.5, 0.5], "n_per_cell": 2}
 

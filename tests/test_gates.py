@@ -5,19 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_training import arc_image
+from helpers import arc_image
 
-from stronglens.augment import radius_pix
-from stronglens.experiments import compare_runs
-from stronglens.gates_model import gate_status, mask_core, model_gates, occlude_arcs, verdict
-from stronglens.metrics import MetricError, auroc_with_ci, calibration, delong_paired_test, low_fpr, plain_auroc
+from stronglens.data.interventions import mask_core, occlude_arcs, radius_pix
+from stronglens.gates.metrics import MetricError, auroc_with_ci, calibration, delong_paired_test, low_fpr, plain_auroc
+from stronglens.gates.model_gates import model_gates
+from stronglens.gates.runs_table import compare_runs
+from stronglens.gates.verdict import gate_record, verdict
 
 SIZE = 33
 THETA_E = 1.6  # arcsec: 6.1 px, the arc_image ring radius
 
 
 def gates_cfg() -> dict:
-    from conftest import validated
+    from helpers import validated
 
     return validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 4}}})["gates"]
 
@@ -168,8 +169,8 @@ def test_masks_touch_only_their_pixels():
      ("annulus_lr_auc", 0.75, "PASS"), ("annulus_lr_auc", 0.6, "WARN"), ("hardneg_mean_p", 0.05, "PASS"),
      ("theta_e_min_auroc", 0.75, "WARN"), ("theta_e_min_auroc", 0.65, "FAIL"), ("auroc", None, "N/A")],
 )
-def test_gate_status_follows_direction_and_thresholds(name, value, status):
-    assert gate_status(name, value, gates_cfg()["thresholds"])["status"] == status
+def test_gate_record_follows_direction_and_thresholds(name, value, status):
+    assert gate_record(name, value, gates_cfg()["thresholds"])["status"] == status
 
 
 @pytest.mark.parametrize(

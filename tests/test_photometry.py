@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stronglens.photometry import m5_to_psfdepth, mag_to_nmgy, nmgy_to_mag, psfdepth_to_m5, sky_sigma_pix
+from stronglens.physics.photometry import m5_to_psfdepth, mag_to_nmgy, nmgy_to_mag, psfdepth_to_m5, sky_sigma_pix
 
 
 def test_mag_nmgy_roundtrip_and_zeropoint():

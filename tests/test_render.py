@@ -12,10 +12,10 @@ from lenstronomy.LensModel.lens_model import LensModel
 from lenstronomy.LightModel.light_model import LightModel
 from lenstronomy.Util import param_util
 
-from stronglens.grid import stamp_center_pix
-from stronglens.injection import RenderSettings, lensed_unit_image, render_arcs
 from stronglens.physics.lens import LensParams
+from stronglens.physics.pixels import stamp_center_pix
 from stronglens.physics.psf import gaussian_kernel
+from stronglens.physics.render import RenderSettings, lensed_unit_image, render_arcs
 from stronglens.physics.sersic import lenstronomy_bn, sersic_ie_for_unit_flux
 from stronglens.physics.source import SourceParams
 
@@ -200,7 +200,7 @@ def test_compiled_engine_equals_eager(dtype, rtol):
 
 
 def test_compile_without_a_cpp_compiler_says_so(monkeypatch):
-    import stronglens.compiled as compiled_mod
+    import stronglens.physics.compiled as compiled_mod
 
     monkeypatch.setattr(compiled_mod.shutil, "which", lambda name: None)
     lens, src, flux, kern = _random_systems(np.random.default_rng(0), 2, torch.float64)
@@ -210,8 +210,8 @@ def test_compile_without_a_cpp_compiler_says_so(monkeypatch):
 
 def test_the_compiled_hot_paths_trace_as_single_graphs():
     """A graph break would leave eager pieces in the compiled engine (slow, not wrong): there is none."""
-    from stronglens import injection as inj
-    from stronglens.grid import pixel_grid, subpixel_offsets
+    from stronglens.physics import render as inj
+    from stronglens.physics.pixels import pixel_grid, subpixel_offsets
 
     lens, src, _, _ = _random_systems(np.random.default_rng(0), 3, torch.float32)
     y, x = pixel_grid(21, PIX, 1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from browser.cdp import Browser, find_chromium
-from conftest import dry_run_with, snakemake
+from helpers import dry_run_with, snakemake
 
 CFG = "config/test.yaml"
 RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")

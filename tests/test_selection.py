@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from stronglens.preprocess import PreprocessError
-from stronglens.preprocess import preprocess as normalise
-from stronglens.selection import (
+from stronglens.data.normalise import PreprocessError
+from stronglens.data.normalise import preprocess as normalise
+from stronglens.selection.recovery import (
     PRIORS,
     HostError,
     beta_interval,
@@ -221,7 +221,7 @@ def test_same_seed_same_injections_and_shards_partition_the_grid():
 
 
 def test_host_model_two_takes_lens_shape_from_the_host():
-    from stronglens.selection import _single_host_r, host_moments
+    from stronglens.selection.recovery import _single_host_r, host_moments
 
     att = draw_attempt(3, cell(), 0, 0, PRIORS["broad"], 2, {}, host_image_r=lambda h: _single_host_r(h, cell(), 64, "gaussian"))
     assert att.host.is_lrg
@@ -234,7 +234,7 @@ def test_host_model_two_takes_lens_shape_from_the_host():
 
 
 def test_the_anchored_prior_summarises_only_its_theta_e_range():
-    from stronglens.selection_summary import completeness_tables, summary, thresholds
+    from stronglens.selection.tables import completeness_tables, summary, thresholds
 
     rows = []
     for cell_id, te, p in ((0, 0.5, 0.9), (1, 1.5, 0.1)):
@@ -262,9 +262,9 @@ def test_the_anchored_prior_summarises_only_its_theta_e_range():
 
 def host_shard(tmp_path, n: int = 6, bad: dict | None = None):
     """A pair shard of noisy host images (psf 1.2", r depth 24.5) and its manifest of negatives."""
-    from stronglens.augment import radius_pix
-    from stronglens.npzblob import encode_bands
-    from stronglens.photometry import m5_to_psfdepth
+    from stronglens.data.interventions import radius_pix
+    from stronglens.physics.photometry import m5_to_psfdepth
+    from stronglens.storage.blobs import encode_bands
 
     rng = np.random.default_rng(0)
     sigma = cell_sigma(1.2, 24.5)
@@ -285,7 +285,7 @@ def host_shard(tmp_path, n: int = 6, bad: dict | None = None):
 
 
 def test_dataset_hosts_bin_by_their_own_conditions_and_empty_cells_stay_empty(tmp_path):
-    from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
+    from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
 
     hosts = DatasetHosts.from_manifest(host_shard(tmp_path), "test", NPIX)
     grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.8, 0.6], "depth": [24.5, 24.5, 0.5]}
@@ -303,7 +303,7 @@ def test_dataset_hosts_bin_by_their_own_conditions_and_empty_cells_stay_empty(tm
 
 
 def test_a_corrupt_or_nan_dataset_host_fails_its_attempt_and_is_replaced(tmp_path):
-    from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
+    from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
 
     hosts = DatasetHosts.from_manifest(host_shard(tmp_path, 4, {0: "corrupt", 1: "nan"}), "test", NPIX)
     grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.2, 0.6], "depth": [24.5, 24.5, 0.5]}

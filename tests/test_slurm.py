@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, job_counts, scratch_workflow
+from helpers import REPO, job_counts, scratch_workflow
 
 SLURM = REPO / "tests" / "slurm"
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stronglens.grid import radius_map_pix
-from stronglens.injection import RenderSettings, render_arcs
-from stronglens.npzblob import BlobError, decode_bands, encode_bands
+from stronglens.physics.pixels import radius_map_pix
+from stronglens.physics.render import RenderSettings, render_arcs
 from stronglens.stages import simulate_survey
-from stronglens.synthetic.params import lens_from_rows, psf_kernels_from_rows, source_band_flux, source_from_rows
-from stronglens.synthetic.survey import SurveyError, simulate_shard
+from stronglens.storage.blobs import BlobError, decode_bands, encode_bands
+from stronglens.survey.synthetic.params import lens_from_rows, psf_kernels_from_rows, source_band_flux, source_from_rows
+from stronglens.survey.synthetic.survey import SurveyError, simulate_shard
 
 
 def images(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -28,7 +28,7 @@ def rerender_arcs(df: pd.DataFrame, cfg: dict) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def shard(request):
-    from conftest import validated
+    from helpers import validated
 
     cfg = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 40, "shard_size": 40, "footprint": {"n_fields": 4}}}})
     cfg = cfg["datasets"]["d"]

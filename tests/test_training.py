@@ -9,42 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO
+from helpers import REPO, arc_image
 
-from stronglens.augment import (
-    CoreDropout,
-    aug_seed,
-    azimuthal_shuffle,
-    core_dropout_at,
-    core_mask,
-    dihedral,
-    hard_negative,
-    radius_pix,
-    ring_index,
-)
-from stronglens.checkpoints import load_checkpoint
-from stronglens.models import ModelError, build_model, head_parameters, load_pretrained, n_parameters
-from stronglens.train_data import (
-    BatchSet,
-    HardNegativeSettings,
-    TrainingDataError,
-    hard_negative_pairs,
-    load_split,
-    plan_epoch,
-)
-from stronglens.training import HISTORY_COLUMNS, TIMING_COLUMNS, RunData, Trainer, TrainingError, lr_factor, train_run
+from stronglens.data.interventions import azimuthal_shuffle, core_mask, hard_negative, radius_pix, ring_index
+from stronglens.storage.split_store import TrainingDataError, hard_negative_pairs, load_split
+from stronglens.train.augment import CoreDropout, aug_seed, core_dropout_at, dihedral
+from stronglens.train.batches import BatchSet, HardNegativeSettings, plan_epoch
+from stronglens.train.checkpoints import load_checkpoint
+from stronglens.train.loop import HISTORY_COLUMNS, TIMING_COLUMNS, RunData, Trainer, TrainingError, lr_factor, train_run
+from stronglens.train.models import ModelError, build_model, head_parameters, load_pretrained, n_parameters
 
 SIZE = 24
-
-
-def arc_image(rng: np.random.Generator, theta_px: float = 6.0, size: int = SIZE) -> np.ndarray:
-    """A (3, size, size) partial ring of radius theta_px on one side of the centre: an arc."""
-    r = radius_pix((size, size))
-    yy, xx = np.indices((size, size)) - size // 2
-    angle = np.arctan2(yy, xx)
-    phase = rng.uniform(-np.pi, np.pi)
-    ring = np.exp(-0.5 * ((r - theta_px) / 1.0) ** 2) * (np.cos(angle - phase) > 0.5)
-    return np.stack([ring * f for f in (0.6, 1.0, 1.2)]).astype(np.float32) * 4.0
 
 
 def write_folder(folder: Path, n_pairs: dict[str, int], seed: int = 0, size: int = SIZE) -> Path:
@@ -159,7 +134,7 @@ def test_augmentation_differs_between_epochs_and_repeats_for_seed_index_epoch(fo
 
     def sample(epoch: int, index: int, batch_with: list[int]) -> np.ndarray:
         ds = BatchSet(data, plan, 5, True, CoreDropout(0, 0))
-        from stronglens.train_data import make_batch
+        from stronglens.train.batches import make_batch
 
         x, *_ = make_batch(ds, np.array(batch_with), epoch)
         return x[batch_with.index(index)].numpy()
@@ -295,7 +270,7 @@ def test_an_interrupted_run_resumes_from_last_pt_to_the_same_weights(folder, tmp
             return super().loss_sum(x, y, w)
 
     out = tmp_path / "killed"
-    import stronglens.training as training
+    import stronglens.train.loop as training
 
     original = training.Trainer
     training.Trainer = KilledMidEpoch

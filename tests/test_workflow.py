@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, SNAKEMAKE, dry_run_with, job_counts, scratch_workflow, snakemake
+from helpers import REPO, SNAKEMAKE, dry_run_with, job_counts, scratch_workflow, snakemake
 
-from stronglens.artifacts import read_parquet_metadata
+from stronglens.storage.artifacts import read_parquet_metadata
 
 
 def test_all_builds_the_survey(workdir):
@@ -287,10 +287,10 @@ def real_data_config(path: str) -> dict:
 
 
 def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
-    from conftest import validated
+    from helpers import validated
 
-    from stronglens.artifacts import write_parquet
-    from stronglens.synthetic.survey import simulate_shard
+    from stronglens.storage.artifacts import write_parquet
+    from stronglens.survey.synthetic.survey import simulate_shard
 
     # The user's data: two shards in the seeds' paired schema (no ids, tiers or HEALPix), under ~/data.
     home = tmp_path / "home"
@@ -316,11 +316,11 @@ def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
 
 def test_a_failed_pair_check_stops_everything_downstream(tmp_path):
     import numpy as np
-    from conftest import validated
+    from helpers import validated
 
-    from stronglens.artifacts import write_parquet
-    from stronglens.npzblob import encode_bands
-    from stronglens.synthetic.survey import simulate_shard
+    from stronglens.storage.artifacts import write_parquet
+    from stronglens.storage.blobs import encode_bands
+    from stronglens.survey.synthetic.survey import simulate_shard
 
     block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": 20, "shard_size": 20,
                                           "footprint": {"n_fields": 12, "field_radius_deg": 0.1}}}})["datasets"]["s"]
@@ -355,10 +355,10 @@ def write_cutout_fixture(folder: Path, n: int = 40) -> Path:
     """A catalog + one cutout per row (101x101): half .npz (H, W, 3), half FITS (3, H, W)."""
     import numpy as np
     from astropy.io import fits
-    from conftest import validated
+    from helpers import validated
 
-    from stronglens.npzblob import decode_bands
-    from stronglens.synthetic.survey import simulate_shard
+    from stronglens.storage.blobs import decode_bands
+    from stronglens.survey.synthetic.survey import simulate_shard
 
     block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": n, "shard_size": n, "stamp_size": 101,
                                           "footprint": {"n_fields": 12, "field_radius_deg": 0.1}}}})["datasets"]["s"]
@@ -403,7 +403,7 @@ def test_cutout_catalog_runs_unpaired_through_the_data_stages(tmp_path):
     assert set(gates["pairings"]) == {"unpaired"} and gates["pairings"]["unpaired"]["n_samples"] == 40
     import numpy as np
 
-    from stronglens.npzblob import decode_bands
+    from stronglens.storage.blobs import decode_bands
 
     row = pd.read_parquet(shards[0]).iloc[1]  # g001.npz, a positive: its centre crop of the 101x101 stamp
     assert decode_bands(row["image_npz"]).shape == (3, 64, 64) and np.isfinite(decode_bands(row["image_npz"])).all()

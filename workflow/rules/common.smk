@@ -5,9 +5,9 @@ import os
 import shlex
 from types import SimpleNamespace
 
-from stronglens.codehash import stage_code_hash
-from stronglens.configcheck import catalog_rows, input_files
-from stronglens.selection_grid import resolved_grid
+from stronglens.config.codehash import stage_code_hash
+from stronglens.config.validation import catalog_rows, input_files
+from stronglens.config.selection_grid import resolved_grid
 
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
@@ -19,7 +19,7 @@ def as_json(obj):
 
 
 def code(stage):
-    """Hash of the library sources a stage imports (see stronglens.codehash)."""
+    """Hash of the library sources a stage imports (see stronglens.config.codehash)."""
     return stage_code_hash(SRC, stage)
 
 

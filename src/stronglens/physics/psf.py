@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from stronglens.survey_constants import BAND_FWHM_FACTOR, BANDS
+from stronglens.core.constants import BAND_FWHM_FACTOR, BANDS
 
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stronglens.artifacts import write_parquet
-from stronglens.manifest import ManifestError, build_manifests
-from stronglens.provenance import provenance
-from stronglens.shards import read_shard_metadata
+from stronglens.core.provenance import provenance
+from stronglens.data.manifest import ManifestError, build_manifests
+from stronglens.storage.artifacts import write_parquet
+from stronglens.storage.shards import read_shard_metadata
 
 REQUIRED = ("pair_id", "host_id", "ra", "dec", "brickname", "healpix_128", "theta_e_arcsec", "psfsize_r", "psfdepth_r", "tier")
 REQUIRED_PAIRED = REQUIRED + ("stamp_npz", "ctrl_stamp_npz")

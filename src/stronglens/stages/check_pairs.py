@@ -14,7 +14,7 @@ import argparse
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stronglens.checks import check_images, check_pairs, sample_pairs, write_report_or_fail
+from stronglens.data.integrity import check_images, check_pairs, sample_pairs, write_report_or_fail
 
 
 def main(argv: list[str] | None = None) -> None:

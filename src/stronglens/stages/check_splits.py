@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens.checks import check_splits, write_report_or_fail
+from stronglens.data.integrity import check_splits, write_report_or_fail
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens.artifacts import write_json
-from stronglens.experiments import compare_runs
-from stronglens.provenance import provenance
+from stronglens.core.provenance import provenance
+from stronglens.gates.runs_table import compare_runs
+from stronglens.storage.artifacts import write_json
 
 
 def load(paths: list[str]) -> tuple[dict, pd.DataFrame, dict]:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stronglens.artifacts import write_json
-from stronglens.gates_data import data_gates, host_subsample
-from stronglens.provenance import provenance
+from stronglens.core.provenance import provenance
+from stronglens.gates.model_free import data_gates, host_subsample
+from stronglens.storage.artifacts import write_json
 
 
 def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:

@@ -9,8 +9,8 @@ import argparse
 import json
 from pathlib import Path
 
-from stronglens.artifacts import atomic_path
-from stronglens.experiments import experiments_table
+from stronglens.gates.runs_table import experiments_table
+from stronglens.storage.artifacts import atomic_path
 
 
 def main(argv: list[str] | None = None) -> None:

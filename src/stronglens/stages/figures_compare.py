@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens.figstyle import html_table, save_figure, write_text
-from stronglens.figures_compare import compare_runs
+from stronglens.figures.comparison import runs_figure
+from stronglens.figures.style import html_table, save_figure, write_text
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     fcfg, out = json.loads(args.figures), Path(args.outdir)
     reports = [json.loads(Path(p).read_text()) for p in args.reports]
-    save_figure(compare_runs(reports), out / "runs.png", out / "runs.pdf", fcfg["dpi"])
+    save_figure(runs_figure(reports), out / "runs.png", out / "runs.pdf", fcfg["dpi"])
     table = pd.read_csv(args.experiments, sep="\t")
     write_text(html_table(table, "Experiments: every run's settings and gate figures",
                           "One row per run (results/experiments.tsv)."), out / "experiments.html")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens import figures_run as F
-from stronglens.figstyle import html_table, new_figure, no_data, save_figure, write_text
-from stronglens.figures_gallery import pair_gallery
-from stronglens.train_data import load_split
+from stronglens.figures import run_panels as F
+from stronglens.figures.gallery import pair_gallery
+from stronglens.figures.style import html_table, new_figure, no_data, save_figure, write_text
+from stronglens.storage.split_store import load_split
 
 
 def main(argv: list[str] | None = None) -> None:

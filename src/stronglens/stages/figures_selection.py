@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stronglens import figures_selection as F
-from stronglens.figstyle import new_figure, no_data, save_figure
-from stronglens.figures_gallery import injection_gallery, spread_rows
-from stronglens.preprocess import preprocess
-from stronglens.selection_examples import rerender_injections
+from stronglens.data.normalise import preprocess
+from stronglens.figures import selection_panels as F
+from stronglens.figures.gallery import injection_gallery, spread_rows
+from stronglens.figures.style import new_figure, no_data, save_figure
+from stronglens.selection.examples import rerender_injections
 
 
 def pick_injections(inj: pd.DataFrame, prior: str, n: int) -> pd.DataFrame:

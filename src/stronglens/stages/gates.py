@@ -11,8 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
-from stronglens.artifacts import write_json, write_parquet
-from stronglens.gates_run import evaluate_run, with_provenance
+from stronglens.gates.run_report import evaluate_run, with_provenance
+from stronglens.storage.artifacts import write_json, write_parquet
 
 
 def main(argv: list[str] | None = None) -> None:

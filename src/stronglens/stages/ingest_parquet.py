@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from stronglens.artifacts import write_parquet
-from stronglens.ingest import ingest_paired_parquet
-from stronglens.provenance import provenance
+from stronglens.core.provenance import provenance
+from stronglens.storage.artifacts import write_parquet
+from stronglens.survey.ingest import ingest_paired_parquet
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from stronglens.artifacts import write_json
-from stronglens.figstyle import write_text
-from stronglens.provenance import config_sha256, git_commit, package_versions
+from stronglens.core.provenance import config_sha256, git_commit, package_versions
+from stronglens.figures.style import write_text
+from stronglens.storage.artifacts import write_json
 
 EXTRA_PACKAGES = ("torchvision", "scikit-learn", "matplotlib", "PyYAML", "snakemake-executor-plugin-slurm",
                   "snakemake-storage-plugin-s3")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens.preprocess_store import preprocess_manifest
-from stronglens.provenance import provenance
+from stronglens.core.provenance import provenance
+from stronglens.data.preprocess_splits import preprocess_manifest
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from stronglens.artifacts import write_json, write_parquet
-from stronglens.provenance import provenance
-from stronglens.selection_summary import completeness_tables, prior_variants, sensitivity_table, summary, thresholds
+from stronglens.core.provenance import provenance
+from stronglens.selection.tables import completeness_tables, prior_variants, sensitivity_table, summary, thresholds
+from stronglens.storage.artifacts import write_json, write_parquet
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stronglens.artifacts import write_parquet
-from stronglens.preprocess import preprocess
-from stronglens.provenance import provenance
-from stronglens.scoring import RunScorer
-from stronglens.selection import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells
-from stronglens.selection_hosts import DatasetHosts, run_cell_on_hosts
+from stronglens.core.provenance import provenance
+from stronglens.data.normalise import preprocess
+from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
+from stronglens.selection.recovery import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells
+from stronglens.storage.artifacts import write_parquet
+from stronglens.train.scoring import RunScorer
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -11,9 +11,9 @@ import json
 import logging
 import time
 
-from stronglens.artifacts import write_parquet
-from stronglens.provenance import provenance
-from stronglens.synthetic.survey import simulate_rows
+from stronglens.core.provenance import provenance
+from stronglens.storage.artifacts import write_parquet
+from stronglens.survey.synthetic.survey import simulate_rows
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from stronglens.artifacts import read_parquet_metadata, write_json
-from stronglens.synthetic.summary import read_metadata_columns, summarise
+from stronglens.storage.artifacts import read_parquet_metadata, write_json
+from stronglens.survey.synthetic.summary import read_metadata_columns, summarise
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from stronglens.training import RunData, train_run
+from stronglens.train.loop import RunData, train_run
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,48 @@
+"""Preprocess a manifest shard by shard into one memory-mappable float32 array per split.
+
+Outputs per split: ``<split>.npy`` (N x C x H x W, float32) and
+``<split>.index.parquet`` (the manifest rows of that split, row i <-> image i).
+Memory stays bounded by one shard: each shard is read once, its images
+normalised in batches and written into the split arrays in place. Arrays are
+written to temporary files and renamed only when every image has passed, so a
+failure never leaves a partial array behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stronglens.data.normalise import preprocess
+from stronglens.storage.artifacts import write_parquet
+from stronglens.storage.shards import iter_shard_images
+from stronglens.storage.split_store import atomic_split_arrays
+
+BATCH = 512
+
+
+def preprocess_manifest(manifest: pd.DataFrame, pp: dict, outputs: dict[str, tuple[Path, Path]],
+                        expected_shape: tuple[int, int, int], provenance: dict) -> dict[str, int]:
+    """Write `outputs[split] = (npy, index)` for every split; returns rows per split."""
+    manifest = manifest.reset_index(drop=True)
+    split_pos = manifest.groupby("split").cumcount().to_numpy()
+    counts = manifest["split"].value_counts().to_dict()
+    missing = [s for s in outputs if counts.get(s, 0) == 0]
+    if missing:
+        raise ValueError(f"split(s) {missing} are empty in the manifest: field split")
+    with atomic_split_arrays(outputs, counts, expected_shape) as arrays:
+        for positions, images in iter_shard_images(manifest, expected_shape):
+            for start in range(0, len(positions), BATCH):
+                pos = positions[start : start + BATCH]
+                labels = [f"{manifest.at[p, 'shard']} row {manifest.at[p, 'row']}" for p in pos]
+                y = preprocess(torch.from_numpy(images[start : start + BATCH]), pp["mode"], tuple(pp["annulus"]),
+                               pp["clip"], pp["stretch"], labels).numpy()
+                for split in np.unique(manifest.loc[pos, "split"]):
+                    sel = (manifest.loc[pos, "split"] == split).to_numpy()
+                    arrays[split][split_pos[pos[sel]]] = y[sel]
+    for split, (_, index_path) in outputs.items():
+        write_parquet(manifest[manifest["split"] == split].reset_index(drop=True), index_path, provenance)
+    return {s: int(counts[s]) for s in outputs}

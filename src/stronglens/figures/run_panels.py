@@ -1,0 +1,175 @@
+"""Per-run figures: training curves, ROC (linear and log FPR), gate summary, AUROC per theta_E bin, core sensitivity.
+
+Inputs are a run's own files: ``history.csv`` (training), ``results/gates/<run>.json``
+(gate values, thresholds and statuses) and ``results/gates/<run>.scores.parquet``
+(one probability per evaluation sample). Nothing is re-scored here: every
+number drawn is the number the gate file or the score table holds.
+Conventions: theta_E in arcsec, core radii in pixels (0.262 arcsec), FPR and
+TPR as fractions; intervals are DeLong 95% unless stated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_curve
+
+from stronglens.figures.style import STATUS_COLOURS, new_figure, no_data
+from stronglens.gates.metrics import auroc_with_ci
+
+MIN_POS_PER_BIN = 5
+
+
+def training_curves(history: pd.DataFrame, run: str):
+    """Loss (train, val) and validation AUROC against epoch, learning rate on a twin axis; best epoch marked."""
+    fig, axes = new_figure(9.0, 3.4, 1, 2)
+    ax_loss, ax_auc = axes[0]
+    epochs = history["epoch"].to_numpy()
+    ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
+    ax_loss.plot(epochs, history["val_loss"], "s-", label="validation")
+    ax_loss.set(xlabel="epoch", ylabel="BCE loss (per sample)", title=f"{run}: loss")
+    ax_loss.legend(frameon=False)
+    auc = history["val_auroc"].to_numpy(dtype=float)
+    ax_auc.plot(epochs, auc, "o-", color="C2", label="validation AUROC")
+    if np.isfinite(auc).any():
+        best = int(np.nanargmax(auc))
+        ax_auc.axvline(epochs[best], color="0.5", ls=":", label=f"best epoch {epochs[best]} ({auc[best]:.3f})")
+    ax_auc.set(xlabel="epoch", ylabel="validation AUROC", title=f"{run}: validation AUROC and learning rate")
+    ax_lr = ax_auc.twinx()
+    ax_lr.plot(epochs, history["lr"], color="0.6", lw=1, label="learning rate")
+    ax_lr.set_ylabel("learning rate")
+    lines = ax_auc.get_legend_handles_labels()[0] + ax_lr.get_legend_handles_labels()[0]
+    ax_auc.legend(lines, [line.get_label() for line in lines], frameon=False, fontsize=8, loc="lower right")
+    return fig
+
+
+def roc_curves(scores: pd.DataFrame, report: dict):
+    """ROC of the evaluation and validation splits, on a linear and on a log FPR axis; FPR 0.1% and 1% marked."""
+    fig, axes = new_figure(9.0, 3.8, 1, 2)
+    ax_lin, ax_log = axes[0]
+    for k, (split, part) in enumerate(scores.groupby("split", sort=False)):
+        labels, p = part["label"].to_numpy(), part["p"].to_numpy()
+        if labels.min() == labels.max():
+            continue
+        fpr, tpr, _ = roc_curve(labels, p)
+        a = auroc_with_ci(p, labels, what=f"{split} split")
+        label = f"{split}: AUROC {a['value']:.3f} [{a['ci'][0]:.3f}, {a['ci'][1]:.3f}] (n+={a['n_pos']}, n-={a['n_neg']})"
+        ax_lin.plot(fpr, tpr, color=f"C{k}", label=label)
+        keep = fpr > 0
+        ax_log.step(fpr[keep], tpr[keep], where="post", color=f"C{k}")
+        ax_log.axvline(1.0 / a["n_neg"], color=f"C{k}", ls=":", lw=0.8)  # smallest resolvable FPR of this split
+    ax_lin.plot([0, 1], [0, 1], color="0.7", ls="--", lw=0.8)
+    ax_lin.set(xlabel="false-positive rate", ylabel="true-positive rate (completeness)", xlim=(0, 1), ylim=(0, 1.01),
+               title=f"{report['run']}: ROC")
+    ax_lin.legend(frameon=False, fontsize=7, loc="lower right")
+    for f in (1e-3, 1e-2):
+        ax_log.axvline(f, color="0.3", ls="--", lw=0.8)
+        ax_log.text(f, 0.02, f" FPR {f:g}", rotation=90, fontsize=7, va="bottom")
+    ax_log.set_xscale("log")
+    ax_log.set(xlabel="false-positive rate (log)", ylabel="true-positive rate", ylim=(0, 1.01), xlim=(1e-4, 1),
+               title="low-FPR regime (dotted: 1 / n_negatives)")
+    return fig
+
+
+def gate_summary(report: dict):
+    """One small panel per gate: its value against the pass (solid) and fail (dashed) thresholds, coloured by status."""
+    gates = report["gates"]
+    names = sorted(gates)
+    ncols = 4
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = new_figure(11.0, 1.45 * nrows + 0.6, nrows, ncols)
+    v = report["verdict"]
+    fig.suptitle(f"{report['run']}: verdict {v['verdict']} ({v['n_pass']}/{v['of']} critical gates pass) "
+                 f"on the {report['eval_split']} split", color=STATUS_COLOURS.get(v["verdict"], "k"), fontsize=11)
+    for ax, name in zip(axes.flat, names):
+        g = gates[name]
+        marks = [x for x in (g.get("pass_threshold"), g.get("fail_threshold"), g["value"]) if x is not None]
+        hi = max(1.0, *marks) if marks else 1.0
+        lo = min(0.0, *marks) if marks else 0.0
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
+        colour = STATUS_COLOURS.get(g["status"], "k")
+        if g.get("pass_threshold") is not None:
+            ax.axvline(g["pass_threshold"], color=STATUS_COLOURS["PASS"], lw=1.2)
+        if g.get("fail_threshold") is not None:
+            ax.axvline(g["fail_threshold"], color=STATUS_COLOURS["FAIL"], lw=1.2, ls="--")
+        if g["value"] is None:
+            ax.text(0.5, 0.45, "n/a", ha="center", transform=ax.transAxes, color=colour)
+        else:
+            ax.plot([g["value"]], [0.45], "D", color=colour, ms=8)
+            ci = g.get("ci")
+            if ci:
+                ax.plot(ci, [0.45, 0.45], color=colour, lw=2)
+        better = "higher is better" if g["direction"] in ("above", "at_least") else "lower is better"
+        value = "n/a" if g["value"] is None else f"{g['value']:.3f}"
+        ax.set_title(f"{name} = {value}  {g['status']}", fontsize=8, color=colour)
+        ax.set_xlabel(better, fontsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    return fig
+
+
+def theta_e_auroc(scores: pd.DataFrame, report: dict, bins: list[float]):
+    """AUROC (DeLong 95%) of the evaluation positives in each theta_E bin against all evaluation negatives."""
+    ev = scores[scores["split"] == report["eval_split"]]
+    neg = ev[ev["label"] == 0]
+    fig, axes = new_figure(5.5, 3.6)
+    ax = axes[0, 0]
+    centres, vals, errs, counts = [], [], [], []
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        pos = ev[(ev["label"] == 1) & (ev["theta_e_arcsec"] >= lo) & (ev["theta_e_arcsec"] < hi)]
+        if len(pos) < MIN_POS_PER_BIN or len(neg) == 0:
+            continue
+        part = pd.concat([pos, neg])
+        a = auroc_with_ci(part["p"].to_numpy(), part["label"].to_numpy(), what=f"theta_E bin [{lo}, {hi})")
+        centres.append(0.5 * (lo + hi))
+        vals.append(a["value"])
+        errs.append([a["value"] - a["ci"][0], a["ci"][1] - a["value"]])
+        counts.append(len(pos))
+    if not vals:
+        no_data(ax, f"fewer than {MIN_POS_PER_BIN} evaluation positives in every theta_E bin")
+        return fig
+    ax.errorbar(centres, vals, yerr=np.array(errs).T, fmt="o", capsize=3)
+    for x, y, n in zip(centres, vals, counts):
+        ax.annotate(f"n+={n}", (x, y), textcoords="offset points", xytext=(4, 6), fontsize=7)
+    th = report["gates"].get("theta_e_min_auroc", {})
+    if th.get("pass_threshold") is not None:
+        ax.axhline(th["pass_threshold"], color=STATUS_COLOURS["PASS"], lw=1, label="theta_e_min_auroc pass")
+    if th.get("fail_threshold") is not None:
+        ax.axhline(th["fail_threshold"], color=STATUS_COLOURS["FAIL"], lw=1, ls="--", label="fail")
+    ax.set(xlabel="Einstein radius theta_E (arcsec)", ylabel="AUROC (bin positives vs all negatives)",
+           ylim=(min(0.4, min(vals) - 0.05), 1.01), title=f"{report['run']}: AUROC per theta_E bin (95% DeLong)")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    return fig
+
+
+def core_sensitivity(report: dict):
+    """AUROC with the central r pixels masked, against r; the unmasked AUROC and core_reliance's radius marked."""
+    curve = report["reported"].get("core_sensitivity") or {}
+    fig, axes = new_figure(5.5, 3.6)
+    ax = axes[0, 0]
+    if not curve:
+        no_data(ax, "no core sensitivity curve in the gate file")
+        return fig
+    radii = sorted(curve, key=float)
+    r = np.array([float(x) for x in radii])
+    auc = np.array([curve[x] if curve[x] is not None else np.nan for x in radii], dtype=float)
+    ax.plot(r, auc, "o-", label="AUROC, core masked")
+    ax.axhline(0.5, color="0.7", ls="--", lw=0.8, label="chance")
+    rel = report["gates"].get("core_reliance", {})
+    if rel.get("radius_px") is not None:
+        ax.axvline(rel["radius_px"], color="0.4", ls=":", label=f"core_reliance radius ({rel['status']})")
+    ax.set(xlabel="masked core radius (pixels of 0.262 arcsec)", ylabel="AUROC on the evaluation split", ylim=(0.4, 1.01),
+           title=f"{report['run']}: core sensitivity")
+    ax.legend(frameon=False, fontsize=7)
+    return fig
+
+
+def gates_frame(report: dict) -> pd.DataFrame:
+    """The gate table: one row per gate with value, thresholds, direction and status."""
+    rows = [{"gate": name, "value": g["value"], "pass_threshold": g.get("pass_threshold"),
+             "fail_threshold": g.get("fail_threshold"), "direction": g["direction"], "status": g["status"]}
+            for name, g in sorted(report["gates"].items())]
+    return pd.DataFrame(rows)

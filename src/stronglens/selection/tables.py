@@ -1,0 +1,115 @@
+"""Selection-function tables from the injections of every shard: thresholds, completeness, sensitivity, summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from stronglens.selection.recovery import PRIORS, beta_interval, completeness_table, threshold_at_fpr
+
+MAG_BINS = [23.0, 24.0, 25.0, 26.0]
+
+
+def thresholds(inj: pd.DataFrame, p_values: list[float], fprs: list[float]) -> tuple[dict[str, float], list[dict]]:
+    """Fixed p thresholds plus the p at each FPR of the baseline's valid clean-host scores."""
+    clean = inj.loc[(inj["variant"] == "baseline") & (inj["status"] == "ok"), "p_clean"].to_numpy()
+    table = {f"p>{p:g}": float(p) for p in p_values}
+    records = []
+    for f in fprs:
+        rec = threshold_at_fpr(clean, f)
+        table[f"fpr<={f:g}"] = rec["threshold"]
+        records.append(rec)
+    return table, records
+
+
+def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
+    out = inj.copy()
+    out["src_mag_bin"] = pd.cut(out["src_mag_r"], MAG_BINS, right=False).astype(str)
+    return out
+
+
+def prior_variants(settings: dict) -> dict[str, str]:
+    """Variant name -> prior: the main prior's baseline, and one baseline per extra prior ("prior:<name>")."""
+    return {"baseline": settings["prior"], **{f"prior:{p}": p for p in settings.get("also_priors", []) if p != settings["prior"]}}
+
+
+def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float, priors: dict[str, str]) -> pd.DataFrame:
+    """Per cell and marginals (theta_E, source mag, PSF, depth), for all injections and the beta_frac-restricted
+    subset, for each prior (`priors`: variant -> prior name, see `prior_variants`)."""
+    frames = []
+    for variant, prior in priors.items():
+        base = with_bins(inj[inj["variant"] == variant])
+        if base.empty:
+            continue
+        for subset, data in (("all", base), (f"beta_frac<={beta_frac_max:g}", base[~(base["beta_frac"] > beta_frac_max)])):
+            for level, by in (("cell", ["cell_id", "theta_e_cell", "psf_fwhm", "depth_r"]), ("theta_e", ["theta_e_cell"]),
+                              ("src_mag", ["src_mag_bin"]), ("psf_fwhm", ["psf_fwhm"]), ("depth", ["depth_r"])):
+                tab = completeness_table(data, by, thr)
+                if "theta_e_cell" in by:
+                    tab["in_prior"] = in_prior(tab["theta_e_cell"], prior)
+                tab.insert(0, "level", level)
+                tab.insert(0, "subset", subset)
+                tab.insert(0, "prior", prior)
+                frames.append(tab)
+    return pd.concat(frames, ignore_index=True)
+
+
+def sensitivity_table(inj: pd.DataFrame, thr: dict[str, float]) -> pd.DataFrame:
+    """Per variant and threshold: mean, max |.| and std over cells of completeness(variant) - completeness(baseline)."""
+    by = ["cell_id"]
+    base = completeness_table(inj[inj["variant"] == "baseline"], by, thr).set_index(["threshold", "cell_id"])
+    rows = []
+    for variant in sorted(v for v in set(inj["variant"]) - {"baseline"} if not v.startswith("prior:")):
+        var = completeness_table(inj[inj["variant"] == variant], by, thr).set_index(["threshold", "cell_id"])
+        delta = (var["completeness"] - base["completeness"]).dropna()
+        for name, d in delta.groupby(level="threshold"):
+            rows.append({"variant": variant, "threshold": name, "mean_delta": float(d.mean()),
+                         "max_abs_delta": float(d.abs().max()), "std_delta": float(d.std(ddof=0)), "n_cells": int(len(d))})
+    return pd.DataFrame(rows, columns=["variant", "threshold", "mean_delta", "max_abs_delta", "std_delta", "n_cells"])
+
+
+def in_prior(theta_e: pd.Series, prior: str) -> pd.Series:
+    """Cells inside the prior's theta_E range (the anchored prior covers 0.8-2.5 arcsec only)."""
+    lo, hi = PRIORS[prior]["theta_e"]
+    return (theta_e >= lo - 1e-9) & (theta_e <= hi + 1e-9)
+
+
+def overall(inj: pd.DataFrame, variant: str, prior: str, thr: dict[str, float]) -> dict:
+    """Completeness per threshold over the ok injections of `variant` inside the prior's theta_E range."""
+    rows = inj[inj["variant"] == variant]
+    ok = rows[(rows["status"] == "ok") & in_prior(rows["theta_e_cell"], prior)]
+    out = {}
+    for name, t in thr.items():
+        k, n = int((ok["p"] > t).sum()), len(ok)
+        lo, hi = beta_interval(np.array([k], float), np.array([n], float), 0.95)
+        out[name] = {"threshold_p": t, "completeness": k / n if n else None, "n_detected": k, "n_ok": n,
+                     "ci95": [float(lo[0]), float(hi[0])]}
+    return out
+
+
+def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], completeness: pd.DataFrame,
+            settings: dict) -> dict:
+    """Overall completeness per threshold (Beta intervals) over the cells inside the prior's theta_E range,
+    the same for every extra prior, by source magnitude, peak theta_E, counts."""
+    base = inj[inj["variant"] == "baseline"]
+    priors = prior_variants(settings)
+    marg = completeness[(completeness["subset"] == "all") & (completeness["prior"] == settings["prior"])]
+    te = marg[(marg["level"] == "theta_e") & (marg["threshold"] == next(iter(thr)))]
+    mags = marg[marg["level"] == "src_mag"]
+    return {
+        "settings": settings,
+        "theta_e_range": PRIORS[settings["prior"]]["theta_e"],
+        "n_injections": int(base[["cell_id", "injection"]].drop_duplicates().shape[0]),
+        "n_ok": int((base["status"] == "ok").sum()),
+        "n_failed_attempts": int((base["status"] == "failed").sum()),
+        "n_no_host": int((base["status"] == "no_host").sum()),
+        "empty_cells": sorted(int(c) for c in set(base["cell_id"]) - set(base.loc[base["status"] == "ok", "cell_id"])),
+        "n_abandoned": int(base.groupby(["cell_id", "injection"])["status"].apply(lambda s: (s != "ok").all()).sum()),
+        "failure_reasons": base.loc[base["status"] == "failed", "reason"].value_counts().to_dict(),
+        "thresholds": thr,
+        "fpr_thresholds": fpr_records,
+        "completeness": overall(inj, "baseline", settings["prior"], thr),
+        "completeness_by_prior": {p: overall(inj, v, p, thr) for v, p in priors.items()},
+        "completeness_by_src_mag": {f"{r.threshold} {r.src_mag_bin}": r.completeness for r in mags.itertuples()},
+        "peak_theta_e": float(te.loc[te["completeness"].idxmax(), "theta_e_cell"]) if te["completeness"].notna().any() else None,
+    }

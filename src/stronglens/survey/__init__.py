@@ -1,0 +1,2 @@
+"""Where pairs come from: the embedded synthetic DR10-like survey (`survey.synthetic`), the sky grids (bricks,
+HEALPix), and ingest of a user's real data (paired parquet shards, cutout catalogs) into the same shard schema."""

@@ -1,0 +1,318 @@
+"""The training loop of one run (docs/science.md section 6), resumable and reproducible.
+
+`train_run(run, data, outdir)` trains the model a resolved run config names
+on the preprocessed arrays of its dataset / pairing / mode and writes
+``best.pt``, ``history.csv`` and ``run_info.json`` into `outdir`. After every
+epoch it writes ``last.pt`` (model, optimizer, scheduler, scaler, best
+weights, history and the run config's SHA-256) and, every
+``checkpoint_every`` epochs, ``checkpoints/epoch-NNN.pt``; neither is a
+declared Snakemake output, so they survive a killed job. A rerun resumes from
+``last.pt`` when its config hash matches, redoing the interrupted epoch.
+
+Reproducibility: model init, sample order, hard negatives, augmentation and
+the global torch RNG (dropout) are reseeded from (seed, epoch) at every
+epoch, so a resumed run follows the uninterrupted one exactly on CPU.
+
+Loss: per-sample BCE on the logit, weighted by ``sample_weight`` (tier
+weights), summed over an optimizer step's samples and divided by their
+number; micro-batches accumulate gradients up to ``batch_size`` samples.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import roc_auc_score
+
+from stronglens.core.provenance import config_sha256
+from stronglens.core.rng import generator
+from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_split, require_both_classes
+from stronglens.train.augment import core_dropout_at
+from stronglens.train.batches import BatchSet, HardNegativeSettings, plan_epoch
+from stronglens.train.checkpoints import cpu_state, load_checkpoint, save_checkpoint
+from stronglens.train.models import backbone_modules, build_model
+from stronglens.train.scoring import pick_device, predict_logits
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_auroc", "lr", "epoch_time_s", "images_per_s")
+TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss or input); the message names epoch and batch."""
+
+
+@dataclass
+class RunData:
+    """Folders a run reads: its own pairing's preprocessed arrays, and the paired ones for hard negatives."""
+
+    folder: Path
+    paired_folder: Path | None = None
+
+
+def lr_factor(epoch: int, settings: dict) -> float:
+    """Learning-rate multiplier at `epoch` (0-based): linear warm-up from 1/100, then the schedule.
+
+    Schedules: ``constant``; ``cosine`` (to 0 at the last epoch, counted after
+    warm-up); ``step`` (times ``step_gamma`` at each epoch of ``step_epochs``).
+    """
+    sched = settings["schedule"]
+    warm = sched["warmup_epochs"]
+    if epoch < warm:
+        return 0.01 + 0.99 * epoch / warm
+    if sched["name"] == "cosine":
+        span = max(1, settings["epochs"] - warm)
+        return 0.5 * (1.0 + math.cos(math.pi * (epoch - warm) / span))
+    if sched["name"] == "step":
+        return sched["step_gamma"] ** sum(epoch >= e for e in sched["step_epochs"])
+    return 1.0
+
+
+def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype (CUDA only; CPU runs in float32 whatever the setting)."""
+    if device.type != "cuda" or amp == "off":
+        return None
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def torch_seed(seed: int, stage: str, *index: int) -> int:
+    return int(generator(seed, stage, *index).integers(2**62))
+
+
+class Trainer:
+    """State of one run: model, optimizer, scheduler, data and history."""
+
+    def __init__(self, run: dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None) -> None:
+        self.run, self.s, self.outdir, self.log = run, run["train"], Path(outdir), log
+        self.code_hash = code_hash
+        self.seed = int(run["seed"])
+        self.sha = config_sha256(run)
+        self.device = pick_device(self.s["device"])
+        torch.set_num_threads(self.s["threads"])
+        if self.device.type == "cpu":
+            torch.use_deterministic_algorithms(True)
+        self.train = load_split(data.folder, "train")
+        self.val = load_split(data.folder, "val")
+        require_both_classes(self.train, "train")
+        require_both_classes(self.val, "val")
+        self.hn = HardNegativeSettings(**self.s["hard_negatives"])
+        self.hard: SplitData | None = None
+        self.pairs = np.empty((0, 2), np.int64)
+        if self.hn.ratio > 0:
+            if data.paired_folder is None:
+                raise TrainingError("hard_negatives.ratio > 0 needs the paired arrays of the dataset: field hard_negatives")
+            self.hard = self.train if Path(data.paired_folder) == Path(data.folder) else load_split(data.paired_folder, "train")
+            self.pairs = hard_negative_pairs(self.hard)
+        torch.manual_seed(torch_seed(self.seed, "init"))
+        self.model = build_model(run["model"], run["width"], run.get("pretrained")).to(self.device)
+        if self.s["channels_last"]:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s["lr"], weight_decay=self.s["weight_decay"])
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: lr_factor(e, self.s))
+        self.amp = amp_dtype(self.s["amp"], self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
+        self.start_epoch, self.best_metric, self.best_epoch = 0, -math.inf, -1
+        self.best_model = cpu_state(self.model)
+        self.history: list[dict] = []
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state(self, epoch: int) -> dict:
+        return {
+            "model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+            "scaler": self.scaler.state_dict(), "best_model": self.best_model, "epoch": epoch,
+            "best_metric": self.best_metric, "best_epoch": self.best_epoch, "history": self.history,
+            "run_config": self.run, "config_sha256": self.sha, "code_hash": self.code_hash,
+        }
+
+    def try_resume(self, last: Path) -> bool:
+        """Restore from `last` if it belongs to this exact run config and stage code; True when resumed."""
+        if not last.is_file():
+            return False
+        ckpt = load_checkpoint(last)
+        if ckpt.get("config_sha256") != self.sha:
+            self.log(f"{last}: written by another run config (sha {str(ckpt.get('config_sha256'))[:12]}), starting afresh")
+            return False
+        if ckpt.get("code_hash") != self.code_hash:
+            self.log(f"{last}: written by other training code (code hash {ckpt.get('code_hash')}), starting afresh")
+            return False
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.sched.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.best_model, self.best_metric, self.best_epoch = ckpt["best_model"], ckpt["best_metric"], ckpt["best_epoch"]
+        self.history = list(ckpt["history"])
+        self.start_epoch = ckpt["epoch"] + 1
+        self.log(f"resumed from {last} after epoch {ckpt['epoch']}")
+        return True
+
+    # -- one epoch -------------------------------------------------------------------------
+    def loader(self, epoch: int) -> torch.utils.data.DataLoader:
+        n_pos = int(self.train.index["label"].sum())
+        plan = plan_epoch(len(self.train.index), n_pos, len(self.pairs), self.hn, epoch, self.seed,
+                          self.s["batch_size"], self.s["micro_batch"])
+        dropout = core_dropout_at(self.s["core_dropout"]["schedule"], epoch, self.s["core_dropout"]["fill"])
+        batches = BatchSet(self.train, plan, self.seed, self.s["augment"], dropout, self.hard, self.pairs, self.hn,
+                           self.run.get("clip"))
+        workers = self.s["num_workers"]
+        return torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
+                                           pin_memory=self.s["pin_memory"] and self.device.type == "cuda",
+                                           prefetch_factor=4 if workers else None), plan
+
+    def set_frozen(self, frozen: bool) -> None:
+        for module in backbone_modules(self.model):
+            module.train(not frozen)
+            for p in module.parameters():
+                p.requires_grad_(not frozen)
+
+    def train_epoch(self, epoch: int) -> tuple[float, int]:
+        """One pass over the epoch's plan; returns (weighted mean loss, samples seen)."""
+        loader, plan = self.loader(epoch)
+        return self.train_batches(epoch, loader, plan)
+
+    def train_batches(self, epoch: int, batches, plan: list) -> tuple[float, int]:
+        """Optimise on `batches` (tensors (x, y, w, index) matching `plan`'s micro-batches)."""
+        torch.manual_seed(torch_seed(self.seed, "torch", epoch))
+        self.model.train()
+        self.set_frozen(epoch < self.s["freeze_backbone_epochs"])
+        total, seen = 0.0, 0
+        self.opt.zero_grad(set_to_none=True)
+        tty = sys.stderr.isatty()
+        for b, ((x, y, w, idx), mb) in enumerate(zip(batches, plan, strict=True)):
+            if not torch.isfinite(x).all():
+                bad = idx[~torch.isfinite(x).flatten(1).all(1)].tolist()
+                raise TrainingError(f"non-finite input at epoch {epoch} batch {b}: sample indices {bad[:5]} "
+                                    f"(base rows < {len(self.train.index)}, others are hard negatives)")
+            loss_sum = self.loss_sum(x, y, w)
+            if not torch.isfinite(loss_sum):
+                raise TrainingError(f"non-finite loss at epoch {epoch} batch {b}; the last good checkpoint "
+                                    f"({self.outdir / 'last.pt'}, epoch {epoch - 1}) is kept")
+            self.scaler.scale(loss_sum / mb.step_samples).backward()
+            if mb.step:
+                self.scaler.step(self.opt)
+                self.scaler.update()
+                self.opt.zero_grad(set_to_none=True)
+            total += float(loss_sum.detach())
+            seen += len(y)
+            if tty:
+                print(f"\repoch {epoch} batch {b + 1}/{len(plan)} loss {total / seen:.4f}", end="", file=sys.stderr)
+        if tty:
+            print(file=sys.stderr)
+        return total / max(seen, 1), seen
+
+    def loss_sum(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        x = self.to_device(x)
+        y, w = y.to(self.device), w.to(self.device)
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            logit = self.model(x).squeeze(1)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logit.float(), y, reduction="none")
+        return (bce * w).sum()
+
+    def to_device(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.s["channels_last"] else x
+
+    @torch.no_grad()
+    def evaluate(self, data: SplitData) -> tuple[float, float]:
+        """(weighted BCE, AUROC) of the current model on a split, no augmentation."""
+        logits = predict_logits(self.model, data.array, self.device, self.s["eval_batch"], self.amp,
+                                self.s["channels_last"])
+        y = data.index["label"].to_numpy(np.float64)
+        w = data.index["sample_weight"].to_numpy(np.float64)
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(logits).double(),
+                                                                   torch.from_numpy(y), reduction="none").numpy()
+        return float((bce * w).sum() / w.sum()), float(roc_auc_score(y, logits))
+
+    # -- the whole run ---------------------------------------------------------------------
+    def fit(self) -> None:
+        last = self.outdir / "last.pt"
+        self.try_resume(last)
+        patience = self.s["early_stopping_patience"]
+        for epoch in range(self.start_epoch, self.s["epochs"]):
+            if patience is not None and self.best_epoch >= 0 and epoch - 1 - self.best_epoch >= patience:
+                self.log(f"early stop before epoch {epoch}: no val AUROC gain for {patience} epochs")
+                break
+            t0 = time.perf_counter()
+            lr = self.opt.param_groups[0]["lr"]
+            train_loss, seen = self.train_epoch(epoch)
+            t_train = time.perf_counter() - t0
+            val_loss, val_auroc = self.evaluate(self.val)
+            self.sched.step()
+            if val_auroc > self.best_metric:
+                self.best_metric, self.best_epoch, self.best_model = val_auroc, epoch, cpu_state(self.model)
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": val_auroc, "lr": lr,
+                   "epoch_time_s": time.perf_counter() - t0, "images_per_s": seen / t_train}
+            self.history.append(row)
+            save_checkpoint(self.state(epoch), last)
+            every = self.s["checkpoint_every"]
+            if every and (epoch + 1) % every == 0:
+                save_checkpoint(self.state(epoch), self.outdir / "checkpoints" / f"epoch-{epoch:03d}.pt")
+            self.log(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+
+    def best_checkpoint(self) -> dict:
+        return {"model": self.best_model, "epoch": self.best_epoch, "best_metric": self.best_metric,
+                "run_config": self.run, "config_sha256": self.sha}
+
+
+def history_frame(history: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
+
+
+def device_info(device: torch.device) -> dict:
+    info = {"type": device.type, "torch_threads": torch.get_num_threads()}
+    if device.type == "cuda":
+        info["name"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | None = None,
+              command: list[str] | None = None, log=print) -> dict:
+    """Train (or resume) one run and write best.pt, history.csv and run_info.json; returns run_info."""
+    from datetime import datetime
+
+    from stronglens.core.provenance import git_commit, package_versions
+    from stronglens.storage.artifacts import atomic_path, write_json
+    from stronglens.train.models import n_parameters
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    trainer = Trainer(run, data, outdir, log, code_hash)
+    log(f"run config sha256 {trainer.sha[:16]}; {n_parameters(trainer.model):,} parameters; device {trainer.device}; "
+        f"train {len(trainer.train.index)} / val {len(trainer.val.index)} images; {len(trainer.pairs)} hard-negative pairs")
+    trainer.fit()
+    resumed_after = trainer.start_epoch - 1 if trainer.start_epoch else None
+    save_checkpoint(trainer.best_checkpoint(), outdir / "best.pt")
+    with atomic_path(outdir / "history.csv") as tmp:
+        history_frame(trainer.history).to_csv(tmp, index=False, float_format="%.8g")
+    info = {
+        "run": run.get("name"),
+        "run_config": run,
+        "config_sha256": trainer.sha,
+        "code_hash": code_hash,
+        "git_commit": git_commit(),
+        "started_utc": started,
+        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "seeds": {"run": trainer.seed, "init_torch_seed": torch_seed(trainer.seed, "init"),
+                  "augmentation": "(seed*1000003 + index + epoch*n) & 0x7fffffff"},
+        "device": device_info(trainer.device),
+        "amp": str(trainer.amp).replace("torch.", "") if trainer.amp else "off",
+        "packages": package_versions(),
+        "n_parameters": n_parameters(trainer.model),
+        "epochs_run": len(trainer.history),
+        "best_epoch": trainer.best_epoch,
+        "best_val_auroc": trainer.best_metric,
+        "resumed_after_epoch": resumed_after,
+        "n_train": len(trainer.train.index),
+        "n_val": len(trainer.val.index),
+        "n_hard_negative_pairs": len(trainer.pairs),
+    }
+    write_json(info, outdir / "run_info.json")
+    return info
