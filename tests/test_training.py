@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -390,3 +391,31 @@ def test_nan_loss_names_epoch_and_batch(folder, tmp_path):
 
     with pytest.raises(TrainingError, match="non-finite loss at epoch 0 batch 0"):
         NaNLoss(run_config(), RunData(folder), tmp_path).fit()
+
+
+def test_last_pt_resumes_across_a_change_of_execution_settings(folder, tmp_path):
+    """Threads, workers, eval batch and memory format say how a run runs, not what it is: a resume survives them."""
+    from stronglens.train.execution import ExecutionSettings
+
+    train_run(run_config(epochs=2), RunData(folder), tmp_path, log=lambda *a: None,
+              execution=ExecutionSettings(threads=1))
+    first = json.loads((tmp_path / "run_info.json").read_text())["config_sha256"]
+    logs = []
+    info = train_run(run_config(epochs=2, threads=2, eval_batch=32, channels_last=False), RunData(folder), tmp_path,
+                     log=logs.append, execution=ExecutionSettings(threads=2, eval_batch=32, channels_last=False))
+    assert info["config_sha256"] == first
+    assert info["resumed_after_epoch"] == 1 and any("resumed" in m for m in logs)
+    assert info["execution"]["threads"] == 2 and info["device"]["torch_threads"] == 2
+
+
+def test_the_train_stage_sets_torch_threads_from_its_flag(folder, tmp_path):
+    """The rule passes {threads} (so --set-threads train=N) as --threads; it beats the run config's value."""
+    from stronglens.stages import train as stage
+
+    run = run_config(epochs=1, threads=2)
+    stage.main(["--run", json.dumps(run), "--data", str(folder), "--outdir", str(tmp_path), "--threads", "1",
+                "--workers", "0", "--eval-batch", "16"])
+    info = json.loads((tmp_path / "run_info.json").read_text())
+    assert info["device"]["torch_threads"] == 1 and info["execution"]["threads"] == 1
+    assert info["execution"]["eval_batch"] == 16
+    assert "threads" not in info["run_config"]["train"] or info["run_config"]["train"]["threads"] == 1

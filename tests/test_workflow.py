@@ -106,6 +106,33 @@ def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
                       **ALL_FIGURES, "figures_run": 1}
 
 
+def test_selection_fprs_rerun_only_the_gather_and_its_figures(workdir, tmp_path):
+    # fprs are read only when gathering: the injection shards (a GPU hour on the full grid) stay.
+    counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("selection", {}).update(fprs=[0.001]))
+    assert counts == {"all": 1, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1}
+
+
+def test_selection_scoring_batch_and_device_rerun_nothing(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["selection"].update(batch=17, device="cpu"))
+    assert counts == {}
+
+
+def test_training_threads_rerun_nothing(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(threads=2, num_workers=1, eval_batch=64))
+    assert counts == {}
+
+
+def test_set_threads_reaches_the_train_command_and_reruns_nothing(workdir):
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "all", "--set-threads", "train=1")
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    proc = snakemake(workdir, "--configfile", "config/test.yaml", "-n", "-p", "--forcerun", "train",
+                     "--set-threads", "train=3", "--set-resources", "train:loader_workers=5",
+                     "results/runs/tiny_paired/best.pt")
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, text[-2000:]
+    assert "--threads 3 " in text and "--workers 5 " in text
+
+
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
     assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
@@ -421,3 +448,14 @@ def test_a_missing_cutout_file_fails_naming_row_and_field(tmp_path):
     log = (wd / "results" / "logs" / "ingest_cutouts" / "cut" / "part-0.log").read_text()
     assert "catalog.csv row 3: field cutout_path" in log and "g003.npz does not exist" in log
     assert not (wd / "results" / "data" / "cut" / "pairs" / "part-0.parquet").exists()
+
+
+def test_a_moffat_dataset_passes_its_psf_model_to_the_selection(workdir, tmp_path):
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    cfg["datasets"]["tiny"].update(psf_model="moffat", moffat_beta=2.5)
+    path = tmp_path / "moffat.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(workdir, "--configfile", str(path), "-n", "-p", "results/selection/tiny_paired/summary.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shard_commands = [line for line in (proc.stdout + proc.stderr).splitlines() if "stages.selection_shard" in line]
+    assert shard_commands and all("\"psf_model\":\"moffat\"" in c and "\"moffat_beta\":2.5" in c for c in shard_commands)

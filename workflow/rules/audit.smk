@@ -12,7 +12,7 @@ rule pipeline_info:
             labels={"figure": "software and commit"},
         ),
     params:
-        config=as_json(config),
+        config=as_json(science_config(config)),
         repo=workflow.basedir,
         code=code("pipeline_info"),
     log:

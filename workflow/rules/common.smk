@@ -6,7 +6,7 @@ import shlex
 from types import SimpleNamespace
 
 from stronglens.config.codehash import stage_code_hash
-from stronglens.config.validation import catalog_rows, input_files
+from stronglens.config.validation import catalog_rows, execution_of, input_files, science_config, science_run
 from stronglens.config.selection_grid import resolved_grid
 
 SRC = str(Path(workflow.basedir) / "src")
@@ -117,6 +117,14 @@ def shard_rows(wildcards):
     return f"{start} {min(n_rows(wildcards.dataset), start + ds['shard_size'])}"
 
 
+DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")
+
+
+def data_gate_thresholds():
+    """The data gates' slice of gates.thresholds: the one table both data and model gates read."""
+    return {k: config["gates"]["thresholds"][k] for k in DATA_GATES}
+
+
 def manifest_cfg(dataset):
     """The slice of a dataset block that the manifest depends on."""
     return {k: dataset_cfg(dataset)[k] for k in MANIFEST_KEYS}
@@ -165,9 +173,24 @@ def figures_paired_arg(wc):
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
 
 
-def selection_cfg():
-    """The selection block with its grid resolved (a preset's values are part of the params)."""
-    return {**config["selection"], "grid": resolved_grid(config["selection"])}
+# Exact slices of the selection block: what changes the injections and scores, what only the tables read,
+# and what the figures read. batch and device are execution settings (the shard rule's resources).
+SELECTION_SHARD_KEYS = ("grid", "sensitivity", "hosts", "host_split", "host_model", "max_retries", "compile_engine",
+                        "prior", "also_priors")
+SELECTION_GATHER_KEYS = ("thresholds", "fprs", "beta_frac_max", "prior", "also_priors")
+SELECTION_FIGURE_KEYS = ("grid", "hosts", "host_model", "prior", "also_priors", "thresholds")
+
+
+def selection_cfg(keys):
+    """The named keys of the selection block, its grid resolved (a preset's values are part of the params)."""
+    block = {**config["selection"], "grid": resolved_grid(config["selection"])}
+    return {k: block[k] for k in keys}
+
+
+def selection_psf(wc):
+    """The PSF model of the run's dataset, which the selection's arcs and hosts are rendered with."""
+    ds = dataset_cfg(RUNS[wc.run]["dataset"])
+    return {"psf_model": ds.get("psf_model", "gaussian"), "moffat_beta": ds.get("moffat_beta", 3.5)}
 
 
 def selection_inputs(wc):

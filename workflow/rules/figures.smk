@@ -48,7 +48,7 @@ rule figures_selection:
     output:
         **figure_outputs(SELECTION_FIGURES, "3. Selection function"),
     params:
-        selection=as_json(selection_cfg()),
+        selection=as_json(selection_cfg(SELECTION_FIGURE_KEYS)),
         preprocessing=lambda wc: as_json(run_preprocessing(wc.run)),
         stamp=lambda wc: dataset_cfg(RUNS[wc.run]["dataset"])["stamp_size"],
         figures=as_json(config["figures"]),

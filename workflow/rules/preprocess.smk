@@ -38,6 +38,7 @@ rule data_gates:
         f"{RESULTS}/gates/data/{{dataset}}-{{mode}}.json",
     params:
         cfg=as_json(config["data_gates"]),
+        thresholds=as_json(data_gate_thresholds()),
         clip=lambda wc: as_json(config["preprocessing"][wc.mode]["clip"]),
         inputs=gate_folders,
         splits=" ".join(SPLITS),
@@ -50,5 +51,6 @@ rule data_gates:
     benchmark:
         f"{RESULTS}/benchmarks/data_gates/{{dataset}}-{{mode}}.tsv"
     shell:
-        "python -m stronglens.stages.data_gates --config {params.cfg:q} --clip {params.clip:q} --seed {params.seed}"
+        "python -m stronglens.stages.data_gates --config {params.cfg:q} --thresholds {params.thresholds:q}"
+        " --clip {params.clip:q} --seed {params.seed}"
         " {params.inputs} --splits {params.splits} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"

@@ -8,7 +8,8 @@ rule selection_shard:
     output:
         f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet",
     params:
-        selection=as_json(selection_cfg()),
+        selection=as_json(selection_cfg(SELECTION_SHARD_KEYS)),
+        psf=lambda wc: as_json(selection_psf(wc)),
         preprocessing=lambda wc: as_json(run_preprocessing(wc.run)),
         stamp=lambda wc: dataset_cfg(RUNS[wc.run]["dataset"])["stamp_size"],
         seed=config["seed"],
@@ -19,6 +20,8 @@ rule selection_shard:
     threads: 2
     resources:
         gpu=1,
+        torch_device=config["selection"]["device"],
+        score_batch=config["selection"]["batch"],
     log:
         f"{RESULTS}/logs/selection/{{run}}/shard-{{scatteritem}}.log",
     conda:
@@ -28,6 +31,7 @@ rule selection_shard:
     shell:
         "python -m stronglens.stages.selection_shard --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
         " --stamp {params.stamp} --selection {params.selection:q} --shard {wildcards.scatteritem} --seed {params.seed}"
+        " --psf {params.psf:q} --device {resources.torch_device} --batch {resources.score_batch}"
         " {params.manifest}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
@@ -42,7 +46,7 @@ rule selection_gather:
         sensitivity=f"{RESULTS}/selection/{{run}}/sensitivity.parquet",
         summary=f"{RESULTS}/selection/{{run}}/summary.json",
     params:
-        selection=as_json(selection_cfg()),
+        selection=as_json(selection_cfg(SELECTION_GATHER_KEYS)),
         outdir=lambda wc: f"{RESULTS}/selection/{wc.run}",
         code=code("selection_gather"),
     wildcard_constraints:

@@ -116,6 +116,40 @@ def _check_run(config: dict, name: str, run: dict) -> None:
             raise ConfigError(f"{prefix}.pretrained: weights file {run['pretrained']!r} does not exist (nothing is downloaded)")
 
 
+# Training keys that say how a job runs, not what it computes: never hashed, never a rerun trigger.
+EXECUTION_KEYS = ("threads", "device", "num_workers", "pin_memory", "eval_batch", "channels_last")
+
+
+def science_run(run: dict) -> dict:
+    """A resolved run without its execution keys: what the run's results depend on (and its SHA-256 covers)."""
+    return {**run, "train": {k: v for k, v in run["train"].items() if k not in EXECUTION_KEYS}}
+
+
+def execution_of(run: dict) -> dict:
+    """The execution keys of a resolved run's training block (defaults of the train rule's threads/resources)."""
+    return {k: run["train"][k] for k in EXECUTION_KEYS if k in run["train"]}
+
+
+SELECTION_EXECUTION_KEYS = ("batch", "device")
+
+
+def science_config(config: dict) -> dict:
+    """The config without execution settings (training threads, workers, device, ...; selection batch and device).
+
+    This is what the audit snapshot records and hashes: changing how jobs run
+    (a profile, --set-threads) leaves it, and every result, as it was.
+    """
+    import copy
+
+    out = copy.deepcopy(config)
+    for train in [out.get("training", {})] + [r.get("train", {}) for r in out.get("runs", {}).values()]:
+        for key in EXECUTION_KEYS:
+            train.pop(key, None)
+    for key in SELECTION_EXECUTION_KEYS:
+        out.get("selection", {}).pop(key, None)
+    return out
+
+
 def resolve_runs(config: dict, validate_train) -> dict[str, dict]:
     """Every run resolved (`resolve_run`), its training settings validated, and cross-checked.
 

@@ -59,7 +59,7 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
     pairs = eval_pairs(paired, int(index["label"].sum()) or 1, seed)
     result = model_gates(scorer, x, index, cfg, seed, pairs, clip)
     gates = result["gates"]
-    data = data_gates(x, index, data_cfg, clip, seed)
+    data = data_gates(x, index, data_cfg, cfg["thresholds"], clip, seed)
     for name in DATA_GATES:
         g = data["gates"][name]
         gates[name] = {**gate_record(name, g["auc"], cfg["thresholds"]), "folds": g.get("folds"), "n": g["n"],

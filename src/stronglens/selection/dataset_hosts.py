@@ -78,7 +78,7 @@ class DatasetHosts:
 
 def run_cell_on_hosts(cell: pd.Series, grid: dict, n: int, seed: int, prior: dict, host_model: int, variant: dict,
                       hosts: DatasetHosts, preprocess: Preprocessor, score: Scorer, max_retries: int,
-                      psf_kind: str = "gaussian", compile_engine: bool = False) -> pd.DataFrame:
+                      psf_kind: str = "gaussian", compile_engine: bool = False, moffat_beta: float = 3.5) -> pd.DataFrame:
     """Like `selection.run_cell`, onto the cell's own binned dataset hosts (rows ok / failed / no_host)."""
     cid = int(cell["cell_id"])
     pool = hosts.in_cell(cell, grid, host_model)
@@ -111,7 +111,8 @@ def run_cell_on_hosts(cell: pd.Series, grid: dict, n: int, seed: int, prior: dic
         ok_ids: set[int] = set()
         if records:
             ctrl = np.stack(images)
-            arcs, snr, mu = _arcs_on_hosts(records, np.array(psf), hosts.rows, hosts.npix, psf_kind, compile_engine)
+            arcs, snr, mu = _arcs_on_hosts(records, np.array(psf), hosts.rows, hosts.npix, psf_kind, compile_engine,
+                                            moffat_beta)
             new_rows, ok_ids = score_attempts(records, ctrl + arcs, ctrl, snr, mu, preprocess, score)
             rows += new_rows
         pending = [j for j in pending if j not in ok_ids]
@@ -119,13 +120,13 @@ def run_cell_on_hosts(cell: pd.Series, grid: dict, n: int, seed: int, prior: dic
 
 
 def _arcs_on_hosts(records: list[dict], psf: np.ndarray, host_rows: pd.DataFrame, npix: int, psf_kind: str,
-                   compile_engine: bool = False):
+                   compile_engine: bool = False, moffat_beta: float = 3.5):
     """Arcs rendered with each host's own PSF; arc SNR against the host's own r-band sky sigma."""
     cols = {k: [r[k] for r in records] for k in records[0]}
     n = len(records)
     cols.update({"n_clumps": [0] * n, **{k: [[]] * n for k in ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec",
                                                                   "clump_frac")}})
-    kernels = make_psf_kernels(torch.as_tensor(psf, dtype=DTYPE), PIXSCALE_ARCSEC, psf_kind)
+    kernels = make_psf_kernels(torch.as_tensor(psf, dtype=DTYPE), PIXSCALE_ARCSEC, psf_kind, moffat_beta)
     out = render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE), kernels,
                       RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine))
     depth_r = np.array([r["host_psfdepth_r"] for r in records])

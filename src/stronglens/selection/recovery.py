@@ -213,7 +213,7 @@ def preprocess_each(images: np.ndarray, preprocess: Preprocessor) -> tuple[np.nd
 
 def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, variant: dict, npix: int,
              preprocess: Preprocessor, score: Scorer, max_retries: int, psf_kind: str = "gaussian",
-             host_check: Callable[[H.HostDraw, int, int, int], None] | None = None,
+             moffat_beta: float = 3.5, host_check: Callable[[H.HostDraw, int, int, int], None] | None = None,
              compile_engine: bool = False) -> pd.DataFrame:
     """Every attempt of the cell's n injections onto synthetic hosts: one row each, status ok / failed (with reason).
 
@@ -232,7 +232,7 @@ def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, v
         for j in pending:
             try:
                 a = draw_attempt(seed, cell, j, attempt, prior, host_model, variant,
-                                 host_image_r=lambda h: _single_host_r(h, cell, npix, psf_kind))
+                                 host_image_r=lambda h: _single_host_r(h, cell, npix, psf_kind, moffat_beta))
                 if host_check is not None:
                     host_check(a.host, a.cell_id, j, attempt)
                 batch.append(a)
@@ -240,7 +240,8 @@ def run_cell(cell: pd.Series, n: int, seed: int, prior: dict, host_model: int, v
                 rows.append(failed_row(int(cell["cell_id"]), j, attempt, f"host: {err}"))
         ok_ids: set[int] = set()
         if batch:
-            stamp, ctrl, snr, mu = render_attempts(batch, cell, npix, seed, variant, psf_kind, compile_engine=compile_engine)
+            stamp, ctrl, snr, mu = render_attempts(batch, cell, npix, seed, variant, psf_kind, moffat_beta,
+                                                     compile_engine=compile_engine)
             new_rows, ok_ids = score_attempts([a.record for a in batch], stamp, ctrl, snr, mu, preprocess, score)
             rows += new_rows
         pending = [j for j in pending if j not in ok_ids]
@@ -281,8 +282,8 @@ def score_attempts(records: list[dict], stamp: np.ndarray, ctrl: np.ndarray, snr
     return rows, ok_ids
 
 
-def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str) -> np.ndarray:
-    return render_hosts([host], cell_kernels(float(cell["psf_fwhm"]), 1, psf_kind, 3.5), npix)[0, 1].numpy()
+def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str, moffat_beta: float) -> np.ndarray:
+    return render_hosts([host], cell_kernels(float(cell["psf_fwhm"]), 1, psf_kind, moffat_beta), npix)[0, 1].numpy()
 
 
 # -- aggregation --------------------------------------------------------------------------------------

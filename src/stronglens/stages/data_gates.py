@@ -1,6 +1,7 @@
 """Rule data_gates: model-free core / radial / annulus LR AUCs for paired and unpaired inputs.
 
-python -m stronglens.stages.data_gates --config '<gate settings JSON>' --clip 10 --seed S --out G.json \
+python -m stronglens.stages.data_gates --config '<gate settings JSON>' --thresholds '<gates.thresholds JSON>' \
+    --clip 10 --seed S --out G.json \
     --input paired results/data/D/paired/MODE --input unpaired results/data/D/unpaired/MODE --splits train val test
 """
 
@@ -36,6 +37,7 @@ def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", required=True)
+    ap.add_argument("--thresholds", required=True, help="gates.thresholds (JSON): the same ones a run's gates use")
     ap.add_argument("--clip", default="null", help="the preprocessing clip (JSON number or null)")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--input", nargs=2, action="append", metavar=("PAIRING", "FOLDER"), required=True)
@@ -44,11 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     cfg = json.loads(args.config)
+    thresholds = json.loads(args.thresholds)
     clip = json.loads(args.clip)
-    report = {"pairings": {}, "provenance": provenance({"data_gates": cfg, "clip": clip}, args.code_hash)}
+    report = {"pairings": {}, "provenance": provenance({"data_gates": cfg, "thresholds": thresholds, "clip": clip}, args.code_hash)}
     for pairing, folder in args.input:
         x, index = load(Path(folder), args.splits, cfg["max_samples"], args.seed)
-        report["pairings"][pairing] = data_gates(x, index, cfg, clip, args.seed)
+        report["pairings"][pairing] = data_gates(x, index, cfg, thresholds, clip, args.seed)
     write_json(report, args.out)
 
 

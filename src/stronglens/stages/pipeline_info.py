@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--code-hash", default=None)
     args = ap.parse_args(argv)
     cfg = json.loads(args.config)
-    header = f"# The resolved configuration of this workflow run (defaults filled in); sha256 {config_sha256(cfg)}\n"
+    header = (f"# The resolved science configuration of this workflow run (defaults filled in; execution settings\n"
+              f"# such as threads and loader workers are per job, in each run_info.json); sha256 {config_sha256(cfg)}\n")
     write_text(header + yaml.safe_dump(cfg, sort_keys=True), args.out_config)
     write_json(software_record(cfg, Path(args.repo)), args.out_software)
     print(f"pipeline info -> {args.out_config}, {args.out_software}")

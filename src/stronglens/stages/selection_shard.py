@@ -36,13 +36,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--selection", required=True)
     ap.add_argument("--shard", required=True)
     ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--psf", default='{"psf_model": "gaussian", "moffat_beta": 3.5}',
+                    help="the run dataset's PSF model (JSON: psf_model, moffat_beta)")
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (execution setting)")
+    ap.add_argument("--batch", type=int, default=256, help="images per forward pass (execution setting)")
     ap.add_argument("--manifest", default=None, help="inject onto this manifest's negative hosts (selection.hosts: dataset)")
     ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    cfg, pp = json.loads(args.selection), json.loads(args.preprocessing)
+    cfg, pp, psf = json.loads(args.selection), json.loads(args.preprocessing), json.loads(args.psf)
     shard, n_shards = parse_shard(args.shard)
-    scorer = RunScorer(args.checkpoint, cfg["device"], cfg["batch"])
+    scorer = RunScorer(args.checkpoint, args.device, args.batch)
 
     def prep(x: np.ndarray) -> np.ndarray:
         return preprocess(torch.from_numpy(x), pp["mode"], tuple(pp["annulus"]), pp["clip"], pp["stretch"]).numpy()
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     frames, t0 = [], time.perf_counter()
     common = {"n": cfg["grid"]["n_per_cell"], "seed": args.seed,
               "host_model": cfg["host_model"], "preprocess": prep, "score": scorer, "max_retries": cfg["max_retries"],
-              "compile_engine": cfg["compile_engine"]}
+              "compile_engine": cfg["compile_engine"], "psf_kind": psf["psf_model"], "moffat_beta": psf["moffat_beta"]}
     plan = [(v, VARIANTS[v], cfg["prior"]) for v in variants]  # the main prior: baseline + sensitivity variants
     plan += [(f"prior:{p}", {}, p) for p in cfg["also_priors"] if p != cfg["prior"]]  # other priors: baseline only
     for variant, change, prior in plan:
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
                 df = run_cell_on_hosts(cell, cfg["grid"], hosts=hosts, **args_cell)
             frames.append(df.assign(variant=variant, prior=prior))
     out = pd.concat(frames, ignore_index=True)
-    write_parquet(out, args.out, provenance({"selection": cfg, "preprocessing": pp, "shard": args.shard,
+    write_parquet(out, args.out, provenance({"selection": cfg, "preprocessing": pp, "psf": psf, "shard": args.shard,
                                              "checkpoint_sha256": scorer.sha256}, args.code_hash))
     n_ok = int((out["status"] == "ok").sum())
     print(f"shard {args.shard}: {len(cells)} cells x {len(plan)} variants, {n_ok} ok / "

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC
 from pathlib import Path
 
@@ -32,12 +32,14 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
+from stronglens.config.validation import science_run
 from stronglens.core.provenance import config_sha256
 from stronglens.core.rng import generator
 from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_split, require_both_classes
 from stronglens.train.augment import core_dropout_at
 from stronglens.train.batches import BatchSet, HardNegativeSettings, plan_epoch
 from stronglens.train.checkpoints import cpu_state, load_checkpoint, save_checkpoint
+from stronglens.train.execution import ExecutionSettings
 from stronglens.train.models import backbone_modules, build_model
 from stronglens.train.scoring import pick_device, predict_logits
 
@@ -89,13 +91,16 @@ def torch_seed(seed: int, stage: str, *index: int) -> int:
 class Trainer:
     """State of one run: model, optimizer, scheduler, data and history."""
 
-    def __init__(self, run: dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None) -> None:
+    def __init__(self, run: dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None,
+                 execution: ExecutionSettings | None = None) -> None:
+        self.x = execution or ExecutionSettings.from_train(run["train"])
+        run = science_run(run)
         self.run, self.s, self.outdir, self.log = run, run["train"], Path(outdir), log
         self.code_hash = code_hash
         self.seed = int(run["seed"])
         self.sha = config_sha256(run)
-        self.device = pick_device(self.s["device"])
-        torch.set_num_threads(self.s["threads"])
+        self.device = pick_device(self.x.device)
+        torch.set_num_threads(self.x.threads)
         if self.device.type == "cpu":
             torch.use_deterministic_algorithms(True)
         self.train = load_split(data.folder, "train")
@@ -112,7 +117,7 @@ class Trainer:
             self.pairs = hard_negative_pairs(self.hard)
         torch.manual_seed(torch_seed(self.seed, "init"))
         self.model = build_model(run["model"], run["width"], run.get("pretrained")).to(self.device)
-        if self.s["channels_last"]:
+        if self.x.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s["lr"], weight_decay=self.s["weight_decay"])
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: lr_factor(e, self.s))
@@ -160,9 +165,9 @@ class Trainer:
         dropout = core_dropout_at(self.s["core_dropout"]["schedule"], epoch, self.s["core_dropout"]["fill"])
         batches = BatchSet(self.train, plan, self.seed, self.s["augment"], dropout, self.hard, self.pairs, self.hn,
                            self.run.get("clip"))
-        workers = self.s["num_workers"]
+        workers = self.x.num_workers
         return torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
-                                           pin_memory=self.s["pin_memory"] and self.device.type == "cuda",
+                                           pin_memory=self.x.pin_memory and self.device.type == "cuda",
                                            prefetch_factor=4 if workers else None), plan
 
     def set_frozen(self, frozen: bool) -> None:
@@ -216,13 +221,13 @@ class Trainer:
 
     def to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last) if self.s["channels_last"] else x
+        return x.contiguous(memory_format=torch.channels_last) if self.x.channels_last else x
 
     @torch.no_grad()
     def evaluate(self, data: SplitData) -> tuple[float, float]:
         """(weighted BCE, AUROC) of the current model on a split, no augmentation."""
-        logits = predict_logits(self.model, data.array, self.device, self.s["eval_batch"], self.amp,
-                                self.s["channels_last"])
+        logits = predict_logits(self.model, data.array, self.device, self.x.eval_batch, self.amp,
+                                self.x.channels_last)
         y = data.index["label"].to_numpy(np.float64)
         w = data.index["sample_weight"].to_numpy(np.float64)
         bce = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(logits).double(),
@@ -272,7 +277,7 @@ def device_info(device: torch.device) -> dict:
 
 
 def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | None = None,
-              command: list[str] | None = None, log=print) -> dict:
+              command: list[str] | None = None, log=print, execution: ExecutionSettings | None = None) -> dict:
     """Train (or resume) one run and write best.pt, history.csv and run_info.json; returns run_info."""
     from datetime import datetime
 
@@ -283,7 +288,7 @@ def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | Non
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    trainer = Trainer(run, data, outdir, log, code_hash)
+    trainer = Trainer(run, data, outdir, log, code_hash, execution)
     log(f"run config sha256 {trainer.sha[:16]}; {n_parameters(trainer.model):,} parameters; device {trainer.device}; "
         f"train {len(trainer.train.index)} / val {len(trainer.val.index)} images; {len(trainer.pairs)} hard-negative pairs")
     trainer.fit()
@@ -293,8 +298,9 @@ def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | Non
         history_frame(trainer.history).to_csv(tmp, index=False, float_format="%.8g")
     info = {
         "run": run.get("name"),
-        "run_config": run,
+        "run_config": {**trainer.run, "train": {**trainer.s, **asdict(trainer.x)}},
         "config_sha256": trainer.sha,
+        "execution": asdict(trainer.x),
         "code_hash": code_hash,
         "git_commit": git_commit(),
         "started_utc": started,
