@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
 
 
 def load(name: str) -> dict:

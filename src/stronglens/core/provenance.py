@@ -23,7 +23,7 @@ def config_sha256(obj) -> str:
 
 def git_commit(repo: Path | None = None) -> str:
     """HEAD commit of the repository holding the library, '+dirty' if modified; 'unknown' outside git."""
-    repo = repo or Path(__file__).resolve().parents[2]
+    repo = repo or Path(__file__).resolve().parents[3]
     try:
         def git(*args: str) -> str:
             return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
