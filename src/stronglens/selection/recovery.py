@@ -282,7 +282,7 @@ def score_attempts(records: list[dict], stamp: np.ndarray, ctrl: np.ndarray, snr
     return rows, ok_ids
 
 
-def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str, moffat_beta: float) -> np.ndarray:
+def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str, moffat_beta: float = 3.5) -> np.ndarray:
     return render_hosts([host], cell_kernels(float(cell["psf_fwhm"]), 1, psf_kind, moffat_beta), npix)[0, 1].numpy()
 
 
