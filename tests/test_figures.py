@@ -13,10 +13,11 @@ from stronglens.figures.selection_panels import require_threshold
 from stronglens.figures.style import gri_composite
 from stronglens.selection.examples import rerender_injections
 from stronglens.selection.recovery import PRIORS, draw_attempt, grid_cells
+from stronglens.selection.settings import GridSettings
 from stronglens.storage.blobs import encode_bands
 from stronglens.storage.shards import ImageError
 
-GRID = {"theta_e": [1.0, 2.0, 1.0], "psf_fwhm": [1.2, 1.2, 0.1], "depth": [24.5, 24.5, 0.5], "n_per_cell": 2}
+GRID = GridSettings(**{"theta_e": [1.0, 2.0, 1.0], "psf_fwhm": [1.2, 1.2, 0.1], "depth": [24.5, 24.5, 0.5], "n_per_cell": 2})
 
 
 def recorded(seed: int = 3) -> pd.DataFrame:

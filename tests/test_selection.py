@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,9 +23,10 @@ from stronglens.selection.recovery import (
     shard_cells,
     threshold_at_fpr,
 )
+from stronglens.selection.settings import GridSettings, SelectionGatherSettings
 
 NPIX = 48
-GRID = {"theta_e": [1.0, 2.0, 1.0], "psf_fwhm": [1.2, 1.2, 0.1], "depth": [24.5, 24.5, 0.5]}
+GRID = GridSettings(**{"theta_e": [1.0, 2.0, 1.0], "psf_fwhm": [1.2, 1.2, 0.1], "depth": [24.5, 24.5, 0.5]})
 
 
 def cell(theta_e: float = 1.5) -> pd.Series:
@@ -215,7 +218,7 @@ def test_same_seed_same_injections_and_shards_partition_the_grid():
     a = run_cell(cell(), 6, 9, PRIORS["broad"], 2, {}, NPIX, identity, scorer, 1)
     b = run_cell(cell(), 6, 9, PRIORS["broad"], 2, {}, NPIX, identity, scorer, 1)
     pd.testing.assert_frame_equal(a, b)
-    cells = grid_cells({**GRID, "theta_e": [0.5, 3.0, 0.25]})
+    cells = grid_cells(replace(GRID, theta_e=(0.5, 3.0, 0.25)))
     parts = [shard_cells(cells, k, 3) for k in range(3)]
     assert sorted(pd.concat(parts)["cell_id"]) == list(cells["cell_id"]) and len(cells) == 11
 
@@ -236,6 +239,9 @@ def test_host_model_two_takes_lens_shape_from_the_host():
 def test_the_anchored_prior_summarises_only_its_theta_e_range():
     from stronglens.selection.tables import completeness_tables, summary, thresholds
 
+    def gather_settings(prior: str, also: tuple[str, ...] = ()) -> SelectionGatherSettings:
+        return SelectionGatherSettings(thresholds=(0.5,), fprs=(0.1,), beta_frac_max=0.55, prior=prior, also_priors=also)
+
     rows = []
     for cell_id, te, p in ((0, 0.5, 0.9), (1, 1.5, 0.1)):
         for j in range(10):
@@ -246,15 +252,14 @@ def test_the_anchored_prior_summarises_only_its_theta_e_range():
     thr, recs = thresholds(inj, [0.5], [0.1])
     for prior, expected in (("broad", 0.5), ("anchored", 0.0)):
         comp = completeness_tables(inj, thr, 0.55, {"baseline": prior})
-        out = summary(inj, thr, recs, comp, {"prior": prior})
+        out = summary(inj, thr, recs, comp, gather_settings(prior))
         assert out["completeness"]["p>0.5"]["completeness"] == expected
         sel = (comp["level"] == "theta_e") & (comp["subset"] == "all") & (comp["threshold"] == "p>0.5")
         assert comp.loc[sel, "in_prior"].tolist() == [prior == "broad", True]
     assert recs[0]["n_valid"] == 20 and recs[0]["achieved_fpr"] <= 0.1
     both = pd.concat([inj, inj.assign(variant="prior:anchored")], ignore_index=True)
-    settings = {"prior": "broad", "also_priors": ["anchored"]}
     comp = completeness_tables(both, thr, 0.55, {"baseline": "broad", "prior:anchored": "anchored"})
-    out = summary(both, thr, recs, comp, settings)
+    out = summary(both, thr, recs, comp, gather_settings("broad", ("anchored",)))
     assert out["completeness_by_prior"]["broad"]["p>0.5"]["completeness"] == 0.5
     assert out["completeness_by_prior"]["anchored"]["p>0.5"]["completeness"] == 0.0
     assert set(comp["prior"]) == {"broad", "anchored"}
@@ -288,7 +293,7 @@ def test_dataset_hosts_bin_by_their_own_conditions_and_empty_cells_stay_empty(tm
     from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
 
     hosts = DatasetHosts.from_manifest(host_shard(tmp_path), "test", NPIX)
-    grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.8, 0.6], "depth": [24.5, 24.5, 0.5]}
+    grid = GridSettings(**{"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.8, 0.6], "depth": [24.5, 24.5, 0.5]})
     cells = grid_cells(grid)
     scorer = OracleSNR(8.0, float(cell_sigma(1.2, 24.5)[1]))
     frames = [run_cell_on_hosts(c, grid, 5, 1, PRIORS["broad"], 1, {}, hosts, identity, scorer, 2) for _, c in cells.iterrows()]
@@ -306,7 +311,7 @@ def test_a_corrupt_or_nan_dataset_host_fails_its_attempt_and_is_replaced(tmp_pat
     from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
 
     hosts = DatasetHosts.from_manifest(host_shard(tmp_path, 4, {0: "corrupt", 1: "nan"}), "test", NPIX)
-    grid = {"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.2, 0.6], "depth": [24.5, 24.5, 0.5]}
+    grid = GridSettings(**{"theta_e": [1.5, 1.5, 0.5], "psf_fwhm": [1.2, 1.2, 0.6], "depth": [24.5, 24.5, 0.5]})
     scorer = OracleSNR(8.0, float(cell_sigma(1.2, 24.5)[1]))
     df = run_cell_on_hosts(grid_cells(grid).iloc[0], grid, 12, 2, PRIORS["broad"], 1, {}, hosts, identity, scorer, 6)
     failed = df[df["status"] == "failed"]

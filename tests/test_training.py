@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 import torch
 from helpers import REPO, arc_image
 
+from stronglens.config.validation import science_run
 from stronglens.data.interventions import azimuthal_shuffle, core_mask, hard_negative, radius_pix, ring_index
 from stronglens.storage.split_store import TrainingDataError, hard_negative_pairs, load_split
 from stronglens.train.augment import CoreDropout, aug_seed, core_dropout_at, dihedral
@@ -19,6 +21,7 @@ from stronglens.train.batches import BatchSet, HardNegativeSettings, plan_epoch
 from stronglens.train.checkpoints import load_checkpoint
 from stronglens.train.loop import HISTORY_COLUMNS, TIMING_COLUMNS, RunData, Trainer, TrainingError, lr_factor, train_run
 from stronglens.train.models import ModelError, build_model, head_parameters, load_pretrained, n_parameters
+from stronglens.train.settings import CoreDropStep, ScheduleSettings
 
 SIZE = 24
 
@@ -196,12 +199,11 @@ def test_core_dropout_noise_fill_is_gaussian_sky_in_mad_units():
 
 
 def test_core_dropout_schedule_follows_the_seeds_b3_plan():
-    sched = [{"radius": 7, "p": 0.7, "until_epoch": 10}, {"radius": 5, "p": 0.5, "until_epoch": 30},
-             {"radius": 3, "p": 0.3, "until_epoch": None}]
+    sched = (CoreDropStep(7, 0.7, 10), CoreDropStep(5, 0.5, 30), CoreDropStep(3, 0.3, None))
     assert core_dropout_at(sched, 0, "zero") == CoreDropout(7, 0.7)
     assert core_dropout_at(sched, 10, "zero") == CoreDropout(5, 0.5)
     assert core_dropout_at(sched, 99, "zero") == CoreDropout(3, 0.3)
-    assert core_dropout_at([], 0, "zero").p == 0
+    assert core_dropout_at((), 0, "zero").p == 0
 
 
 def test_hard_negative_curriculum_and_counts():
@@ -227,13 +229,15 @@ def test_hard_negative_pairs_match_stamp_and_ctrl_of_one_host(folder):
 
 
 def test_lr_schedules_warm_up_from_one_hundredth():
-    s = {"epochs": 10, "schedule": {"name": "cosine", "warmup_epochs": 2, "step_epochs": [], "step_gamma": 0.5}}
+    def settings(**schedule) -> SimpleNamespace:  # lr_factor reads only epochs and the schedule
+        return SimpleNamespace(epochs=10, schedule=ScheduleSettings(**schedule))
+
+    s = settings(name="cosine", warmup_epochs=2)
     assert lr_factor(0, s) == pytest.approx(0.01) and lr_factor(1, s) == pytest.approx(0.505)
     assert lr_factor(2, s) == pytest.approx(1.0) and lr_factor(10, s) == pytest.approx(0.0, abs=1e-12)
-    s["schedule"].update(name="step", warmup_epochs=0, step_epochs=[4, 8])
+    s = settings(name="step", warmup_epochs=0, step_epochs=(4, 8))
     assert [lr_factor(e, s) for e in (0, 3, 4, 8)] == [1.0, 1.0, 0.5, 0.25]
-    s["schedule"]["name"] = "constant"
-    assert lr_factor(9, s) == 1.0
+    assert lr_factor(9, settings(name="constant")) == 1.0
 
 
 # -- the loop ----------------------------------------------------------------------------------------
@@ -412,10 +416,46 @@ def test_the_train_stage_sets_torch_threads_from_its_flag(folder, tmp_path):
     """The rule passes {threads} (so --set-threads train=N) as --threads; it beats the run config's value."""
     from stronglens.stages import train as stage
 
-    run = run_config(epochs=1, threads=2)
-    stage.main(["--run", json.dumps(run), "--data", str(folder), "--outdir", str(tmp_path), "--threads", "1",
-                "--workers", "0", "--eval-batch", "16"])
-    info = json.loads((tmp_path / "run_info.json").read_text())
+    settings = tmp_path / "settings.json"  # what the run_settings rule writes: the science slice only
+    settings.write_text(json.dumps(science_run(run_config(epochs=1, threads=2))))
+    out = tmp_path / "run"
+    stage.main(["--run", str(settings), "--data", str(folder), "--threads", "1", "--workers", "0", "--eval-batch", "16",
+                "--out", f"best={out / 'best.pt'}", f"history={out / 'history.csv'}", f"run_info={out / 'info.json'}"])
+    info = json.loads((out / "info.json").read_text())
+    assert (out / "best.pt").is_file() and (out / "history.csv").is_file() and (out / "last.pt").is_file()
     assert info["device"]["torch_threads"] == 1 and info["execution"]["threads"] == 1
     assert info["execution"]["eval_batch"] == 16
     assert "threads" not in info["run_config"]["train"] or info["run_config"]["train"]["threads"] == 1
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda r: r["train"].update(lrr=r["train"].pop("lr")), "lrr"),
+    (lambda r: r["train"].pop("epochs"), "epochs"),
+    (lambda r: r["train"]["schedule"].update(nme="cosine"), "nme"),
+    (lambda r: r["train"].update(threads=4), "threads"),  # an execution key is a flag, never part of the settings
+])
+def test_the_train_stage_rejects_a_bad_settings_key_by_name(folder, tmp_path, capsys, edit, key):
+    """A hand-run with a misspelled, missing or misplaced key stops at the boundary, naming key and file."""
+    from stronglens.stages import train as stage
+
+    run = science_run(run_config(epochs=1))
+    edit(run)
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(run))
+    with pytest.raises(SystemExit) as exc:
+        stage.main(["--run", str(settings), "--data", str(folder), "--out", f"best={tmp_path / 'b.pt'}",
+                    f"history={tmp_path / 'h.csv'}", f"run_info={tmp_path / 'i.json'}"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and repr(key) in err and str(settings) in err
+    assert not (tmp_path / "b.pt").exists() and not (tmp_path / "last.pt").exists()
+
+
+def test_the_train_stage_names_a_missing_declared_output(folder, tmp_path, capsys):
+    from stronglens.stages import train as stage
+
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(science_run(run_config(epochs=1))))
+    with pytest.raises(SystemExit):
+        stage.main(["--run", str(settings), "--data", str(folder), "--out", f"best={tmp_path / 'b.pt'}",
+                    f"history={tmp_path / 'h.csv'}"])
+    assert "missing output 'run_info'" in capsys.readouterr().err

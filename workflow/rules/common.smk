@@ -6,7 +6,15 @@ import shlex
 from types import SimpleNamespace
 
 from stronglens.config.codehash import stage_code_hash
-from stronglens.config.validation import catalog_rows, execution_of, input_files, science_config, science_run
+from stronglens.config.validation import (
+    GATES_EXECUTION_KEYS,
+    catalog_rows,
+    execution_of,
+    input_files,
+    science_config,
+    science_run,
+    without,
+)
 from stronglens.config.selection_grid import resolved_grid
 
 SRC = str(Path(workflow.basedir) / "src")
@@ -16,6 +24,11 @@ RESULTS = config["results_dir"]
 def as_json(obj):
     """Canonical JSON of a config slice: the params text Snakemake compares."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def out_args(wildcards, output):
+    """`name=path` for every named output of a job: the stage's --out, so outputs are declared once, in the rule."""
+    return " ".join(f"{name}={shlex.quote(path)}" for name, path in output.items())
 
 
 def code(stage):
@@ -92,7 +105,16 @@ def shard_paths(wildcards):
     )
 
 
-SPLITS = ["train", "val", "test"]
+SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
+
+
+def split_outputs(folder):
+    """A preprocessed folder's outputs, named as the preprocess stage declares them: <split>, <split>_index."""
+    out = {}
+    for split in SPLITS:
+        out[split] = f"{folder}/{split}.npy"
+        out[f"{split}_index"] = f"{folder}/{split}.index.parquet"
+    return out
 MANIFEST_KEYS = ("split_by", "splits", "subsample", "tier_weights")
 CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
 
@@ -137,7 +159,7 @@ def all_targets():
         for name in config["datasets"]
         for mode in config["preprocessing"]
     ]
-    targets += [f"{RESULTS}/runs/{run}/{name}" for run in RUNS for name in RUN_OUTPUTS]
+    targets += [f"{RESULTS}/runs/{run}/{name}" for run in RUNS for name in RUN_OUTPUTS.values()]
     targets += [f"{RESULTS}/gates/{run}.json" for run in RUNS]
     if RUNS:
         targets.append(f"{RESULTS}/experiments.tsv")
@@ -179,6 +201,16 @@ SELECTION_SHARD_KEYS = ("grid", "sensitivity", "hosts", "host_split", "host_mode
                         "prior", "also_priors")
 SELECTION_GATHER_KEYS = ("thresholds", "fprs", "beta_frac_max", "prior", "also_priors")
 SELECTION_FIGURE_KEYS = ("grid", "hosts", "host_model", "prior", "also_priors", "thresholds")
+
+
+def gates_science():
+    """The gates block without its execution keys (batch, device: the gates rule's resources)."""
+    return without(config["gates"], GATES_EXECUTION_KEYS)
+
+
+def run_settings_file(wc):
+    """The small JSON file of a run's science settings that the run_settings rule writes."""
+    return f"{RESULTS}/settings/runs/{wc.run}.json"
 
 
 def selection_cfg(keys):
@@ -228,7 +260,7 @@ def gates_paired_arg(wc):
     return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
-RUN_OUTPUTS = ("best.pt", "history.csv", "run_info.json")
+RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
 
 
 def run_folder(run, pairing=None):

@@ -19,11 +19,11 @@ rule figures_run:
         ),
     params:
         figures=as_json(config["figures"]),
-        gates=as_json(config["gates"]),
+        gates=as_json(gates_science()),
         clip=lambda wc: as_json(RUNS[wc.run]["clip"]),
         paired=figures_paired_arg,
         seed=config["seed"],
-        outdir=lambda wc: f"{RESULTS}/figures/{wc.run}",
+        out=out_args,
         code=code("figures_run"),
     wildcard_constraints:
         run=RUN_PATTERN,
@@ -36,7 +36,7 @@ rule figures_run:
     shell:
         "python -m stronglens.stages.figures_run --run {wildcards.run} --history {input.history:q} --gates {input.gates:q}"
         " --scores {input.scores:q} {params.paired} --figures {params.figures:q} --gates-config {params.gates:q}"
-        " --clip {params.clip:q} --seed {params.seed} --code-hash {params.code} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --clip {params.clip:q} --seed {params.seed} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 
 
 rule figures_selection:
@@ -54,7 +54,7 @@ rule figures_selection:
         figures=as_json(config["figures"]),
         seed=config["seed"],
         indir=lambda wc: f"{RESULTS}/selection/{wc.run}",
-        outdir=lambda wc: f"{RESULTS}/figures/{wc.run}",
+        out=out_args,
         code=code("figures_selection"),
     wildcard_constraints:
         run=RUN_PATTERN,
@@ -67,7 +67,7 @@ rule figures_selection:
     shell:
         "python -m stronglens.stages.figures_selection --run {wildcards.run} --selection-dir {params.indir:q}"
         " --selection {params.selection:q} --preprocessing {params.preprocessing:q} --stamp {params.stamp}"
-        " --figures {params.figures:q} --seed {params.seed} --code-hash {params.code} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --figures {params.figures:q} --seed {params.seed} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 
 
 rule figures_compare:
@@ -76,13 +76,13 @@ rule figures_compare:
         reports=expand(f"{RESULTS}/gates/{{run}}.json", run=list(RUNS)),
         experiments=f"{RESULTS}/experiments.tsv",
     output:
-        png=report(
+        runs=report(
             f"{RESULTS}/figures/runs.png",
             caption=f"{CAPTIONS}/runs.rst",
             category="1. Overview",
             labels={"figure": "all runs compared"},
         ),
-        pdf=f"{RESULTS}/figures/runs.pdf",
+        runs_pdf=f"{RESULTS}/figures/runs.pdf",
         table=report(
             f"{RESULTS}/figures/experiments.html",
             caption=f"{CAPTIONS}/experiments.rst",
@@ -91,7 +91,7 @@ rule figures_compare:
         ),
     params:
         figures=as_json(config["figures"]),
-        outdir=lambda wc, output: os.path.dirname(output.png),
+        out=out_args,
         code=code("figures_compare"),
     log:
         f"{RESULTS}/logs/figures/compare.log",
@@ -101,4 +101,4 @@ rule figures_compare:
         "../envs/stronglens.yaml"
     shell:
         "python -m stronglens.stages.figures_compare --reports {input.reports:q} --experiments {input.experiments:q}"
-        " --figures {params.figures:q} --code-hash {params.code} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --figures {params.figures:q} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"

@@ -10,18 +10,22 @@ rule gates:
         report=f"{RESULTS}/gates/{{run}}.json",
         scores=f"{RESULTS}/gates/{{run}}.scores.parquet",
     params:
-        cfg=as_json(config["gates"]),
+        cfg=as_json(gates_science()),
         data_gates=as_json(config["data_gates"]),
         clip=lambda wc: as_json(RUNS[wc.run]["clip"]),
         data=lambda wc: run_folder(wc.run),
         paired=gates_paired_arg,
         seed=config["seed"],
+        out=out_args,
         code=code("gates"),
     wildcard_constraints:
         run=RUN_PATTERN,
     threads: 2
+    # Execution settings (never a rerun trigger): --set-resources gates:score_batch=1024 etc.
     resources:
         gpu=1,
+        torch_device=config["gates"]["device"],
+        score_batch=config["gates"]["batch"],
     log:
         f"{RESULTS}/logs/gates/{{run}}.log",
     conda:
@@ -31,7 +35,8 @@ rule gates:
     shell:
         "python -m stronglens.stages.gates --checkpoint {input.checkpoint:q} --data {params.data:q} {params.paired}"
         " --config {params.cfg:q} --data-gates {params.data_gates:q} --clip {params.clip:q} --seed {params.seed}"
-        " --code-hash {params.code} --out {output.report:q} --scores {output.scores:q} > {log:q} 2>&1"
+        " --device {resources.torch_device} --batch {resources.score_batch}"
+        " --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 
 
 rule experiments:

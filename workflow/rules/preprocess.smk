@@ -9,13 +9,11 @@ rule preprocess:
         pairs_ok=f"{RESULTS}/checks/{{dataset}}/pairs.json",
         shards=shard_paths,
     output:
-        arrays=expand(f"{RESULTS}/data/{{{{dataset}}}}/{{{{pairing}}}}/{{{{mode}}}}/{{split}}.npy", split=SPLITS),
-        index=expand(f"{RESULTS}/data/{{{{dataset}}}}/{{{{pairing}}}}/{{{{mode}}}}/{{split}}.index.parquet", split=SPLITS),
+        **split_outputs(f"{RESULTS}/data/{{dataset}}/{{pairing}}/{{mode}}"),
     params:
         cfg=lambda wc: as_json(config["preprocessing"][wc.mode]),
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
-        outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}/{wc.pairing}/{wc.mode}",
-        splits=" ".join(SPLITS),
+        out=out_args,
         code=code("preprocess"),
     log:
         f"{RESULTS}/logs/preprocess/{{dataset}}-{{pairing}}-{{mode}}.log",
@@ -25,8 +23,7 @@ rule preprocess:
         f"{RESULTS}/benchmarks/preprocess/{{dataset}}-{{pairing}}-{{mode}}.tsv"
     shell:
         "python -m stronglens.stages.preprocess --manifest {input.manifest:q} --config {params.cfg:q}"
-        " --stamp-size {params.stamp} --outdir {params.outdir:q} --splits {params.splits} --code-hash {params.code}"
-        " > {log:q} 2>&1"
+        " --stamp-size {params.stamp} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 
 
 rule data_gates:

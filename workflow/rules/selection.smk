@@ -47,7 +47,7 @@ rule selection_gather:
         summary=f"{RESULTS}/selection/{{run}}/summary.json",
     params:
         selection=as_json(selection_cfg(SELECTION_GATHER_KEYS)),
-        outdir=lambda wc: f"{RESULTS}/selection/{wc.run}",
+        out=out_args,
         code=code("selection_gather"),
     wildcard_constraints:
         run=RUN_PATTERN,
@@ -57,4 +57,4 @@ rule selection_gather:
         "../envs/stronglens.yaml"
     shell:
         "python -m stronglens.stages.selection_gather --shards {input:q} --selection {params.selection:q}"
-        " --code-hash {params.code} --outdir {params.outdir:q} > {log:q} 2>&1"
+        " --code-hash {params.code} --out {params.out} > {log:q} 2>&1"

@@ -1,17 +1,34 @@
 # Training: one GPU job per entry of config.runs.
 
 
+localrules:
+    run_settings,
+
+
+rule run_settings:
+    """A run's science settings as a small JSON file (the train stage's --run); params keep change detection."""
+    output:
+        f"{RESULTS}/settings/runs/{{run}}.json",
+    params:
+        run=lambda wc: as_json(science_run(RUNS[wc.run])),
+    wildcard_constraints:
+        run=RUN_PATTERN,
+    run:
+        Path(output[0]).write_text(params.run + "\n")
+
+
 rule train:
     """Train (or resume from the undeclared last.pt) one run on its preprocessed arrays."""
     input:
-        train_inputs,
+        arrays=train_inputs,
+        settings=run_settings_file,
     output:
-        **{name.split(".")[0]: f"{RESULTS}/runs/{{run}}/{name}" for name in RUN_OUTPUTS},
+        **{name: f"{RESULTS}/runs/{{run}}/{file}" for name, file in RUN_OUTPUTS.items()},
     params:
         run=lambda wc: as_json(science_run(RUNS[wc.run])),
         data=lambda wc: run_folder(wc.run),
         paired=paired_arg,
-        outdir=lambda wc: f"{RESULTS}/runs/{wc.run}",
+        out=out_args,
         code=code("train"),
     wildcard_constraints:
         run=RUN_PATTERN,
@@ -32,7 +49,7 @@ rule train:
     benchmark:
         f"{RESULTS}/benchmarks/train/{{run}}.tsv"
     shell:
-        "python -m stronglens.stages.train --run {params.run:q} --data {params.data:q} {params.paired}"
-        " --outdir {params.outdir:q} --code-hash {params.code} --threads {threads} --device {resources.torch_device}"
+        "python -m stronglens.stages.train --run {input.settings:q} --data {params.data:q} {params.paired}"
+        " --out {params.out} --code-hash {params.code} --threads {threads} --device {resources.torch_device}"
         " --workers {resources.loader_workers} --pin-memory {resources.pin_memory} --eval-batch {resources.eval_batch}"
         " --channels-last {resources.channels_last} > {log:q} 2>&1"

@@ -131,10 +131,16 @@ def execution_of(run: dict) -> dict:
 
 
 SELECTION_EXECUTION_KEYS = ("batch", "device")
+GATES_EXECUTION_KEYS = ("batch", "device")
+
+
+def without(block: dict, keys: tuple[str, ...]) -> dict:
+    """A config block without the named keys (e.g. its execution settings)."""
+    return {k: v for k, v in block.items() if k not in keys}
 
 
 def science_config(config: dict) -> dict:
-    """The config without execution settings (training threads, workers, device, ...; selection batch and device).
+    """The config without execution settings (training threads, workers, device, ...; selection and gates batch, device).
 
     This is what the audit snapshot records and hashes: changing how jobs run
     (a profile, --set-threads) leaves it, and every result, as it was.
@@ -145,8 +151,9 @@ def science_config(config: dict) -> dict:
     for train in [out.get("training", {})] + [r.get("train", {}) for r in out.get("runs", {}).values()]:
         for key in EXECUTION_KEYS:
             train.pop(key, None)
-    for key in SELECTION_EXECUTION_KEYS:
-        out.get("selection", {}).pop(key, None)
+    for block, keys in (("selection", SELECTION_EXECUTION_KEYS), ("gates", GATES_EXECUTION_KEYS)):
+        for key in keys:
+            out.get(block, {}).pop(key, None)
     return out
 
 

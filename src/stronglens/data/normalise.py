@@ -10,9 +10,14 @@ Radii are measured from pixel ``npix // 2`` (`stronglens.physics.pixels`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from stronglens.physics.pixels import annulus_mask, central_square, radius_map_pix
+
+if TYPE_CHECKING:
+    from stronglens.data.settings import PreprocessSettings
 
 
 class PreprocessError(ValueError):
@@ -51,6 +56,11 @@ def radial_median_profile(x: torch.Tensor) -> torch.Tensor:
     """Image (B, C, H, W) of the azimuthal median at each pixel's integer radius."""
     r = _integer_radius(x.shape[-1], x.device)
     return ring_medians(x)[..., r]
+
+
+def preprocess_with(x: torch.Tensor, pp: PreprocessSettings, labels: list[str] | None = None) -> torch.Tensor:
+    """`preprocess` with one mode's settings (`stronglens.data.settings.PreprocessSettings`)."""
+    return preprocess(x, pp.mode, pp.annulus, pp.clip, pp.stretch, labels)
 
 
 def preprocess(x: torch.Tensor, mode: str, annulus: tuple[float, float], clip: float | None, stretch: str,

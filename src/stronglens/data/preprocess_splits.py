@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stronglens.data.normalise import preprocess
+from stronglens.data.normalise import preprocess_with
+from stronglens.data.settings import PreprocessSettings
 from stronglens.storage.artifacts import write_parquet
 from stronglens.storage.shards import iter_shard_images
 from stronglens.storage.split_store import atomic_split_arrays
@@ -24,7 +25,7 @@ from stronglens.storage.split_store import atomic_split_arrays
 BATCH = 512
 
 
-def preprocess_manifest(manifest: pd.DataFrame, pp: dict, outputs: dict[str, tuple[Path, Path]],
+def preprocess_manifest(manifest: pd.DataFrame, pp: PreprocessSettings, outputs: dict[str, tuple[Path, Path]],
                         expected_shape: tuple[int, int, int], provenance: dict) -> dict[str, int]:
     """Write `outputs[split] = (npy, index)` for every split; returns rows per split."""
     manifest = manifest.reset_index(drop=True)
@@ -38,8 +39,7 @@ def preprocess_manifest(manifest: pd.DataFrame, pp: dict, outputs: dict[str, tup
             for start in range(0, len(positions), BATCH):
                 pos = positions[start : start + BATCH]
                 labels = [f"{manifest.at[p, 'shard']} row {manifest.at[p, 'row']}" for p in pos]
-                y = preprocess(torch.from_numpy(images[start : start + BATCH]), pp["mode"], tuple(pp["annulus"]),
-                               pp["clip"], pp["stretch"], labels).numpy()
+                y = preprocess_with(torch.from_numpy(images[start : start + BATCH]), pp, labels).numpy()
                 for split in np.unique(manifest.loc[pos, "split"]):
                     sel = (manifest.loc[pos, "split"] == split).to_numpy()
                     arrays[split][split_pos[pos[sel]]] = y[sel]

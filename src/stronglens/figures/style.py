@@ -8,6 +8,7 @@ Status colours are fixed so PASS / WARN / FAIL read the same in every figure.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +36,12 @@ def save_figure(fig, png: str | Path, pdf: str | Path, dpi: int = DPI) -> None:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi, metadata=None if fmt == "png" else {"CreationDate": None})
     plt.close(fig)
+
+
+def save_figures(figs: dict, out: Mapping[str, Path], dpi: int) -> None:
+    """Write each named figure to its declared outputs: ``out[name]`` (PNG) and ``out[name + '_pdf']``."""
+    for name, fig in figs.items():
+        save_figure(fig, out[name], out[f"{name}_pdf"], dpi)
 
 
 def no_data(ax, message: str) -> None:

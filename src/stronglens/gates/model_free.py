@@ -9,6 +9,8 @@ different folds (ungrouped folds bias a no-signal AUC low on paired data).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -17,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from stronglens.core.rng import generator
+from stronglens.gates.settings import DataGateSettings, Threshold
 from stronglens.gates.verdict import data_verdict, gate_record
 
 
@@ -52,7 +55,7 @@ def host_subsample(host_of_row: np.ndarray, max_samples: int, seed: int) -> np.n
 FEATURE_QUANTUM = 1e-4  # in units of the input (MAD units after preprocessing)
 
 
-def feature_sets(x: np.ndarray, cfg: dict) -> dict[str, np.ndarray]:
+def feature_sets(x: np.ndarray, cfg: DataGateSettings) -> dict[str, np.ndarray]:
     """Core, radial and annulus features, quantised to FEATURE_QUANTUM.
 
     Quantising matters: after residual_radial_profile the radial profile is 0
@@ -62,20 +65,21 @@ def feature_sets(x: np.ndarray, cfg: dict) -> dict[str, np.ndarray]:
     from stronglens.data.features import annulus_features, core_features, radial_features
 
     sets = {
-        "core_lr_auc": core_features(x, cfg["core_px"]),
+        "core_lr_auc": core_features(x, cfg.core_px),
         "radial_lr_auc": radial_features(x),
-        "annulus_lr_auc": annulus_features(x, tuple(cfg["annulus_px"])),
+        "annulus_lr_auc": annulus_features(x, tuple(cfg.annulus_px)),
     }
     return {k: np.round(v.astype(np.float64) / FEATURE_QUANTUM) * FEATURE_QUANTUM for k, v in sets.items()}
 
 
-def data_gates(x: np.ndarray, index, cfg: dict, thresholds: dict, clip: float | None, seed: int) -> dict:
+def data_gates(x: np.ndarray, index, cfg: DataGateSettings, thresholds: Mapping[str, Threshold], clip: float | None,
+               seed: int) -> dict:
     """Core, radial and annulus LR AUCs with status, overall and per theta_E bin, plus the core saturation."""
     import torch
 
     from stronglens.data.normalise import saturated_core_fraction
 
-    rows = host_subsample(index["host_id"].to_numpy(), cfg["max_samples"], seed)
+    rows = host_subsample(index["host_id"].to_numpy(), cfg.max_samples, seed)
     x = np.asarray(x[rows], dtype=np.float32)
     idx = index.iloc[rows].reset_index(drop=True)
     labels = idx["label"].to_numpy().astype(int)
@@ -83,9 +87,9 @@ def data_gates(x: np.ndarray, index, cfg: dict, thresholds: dict, clip: float | 
     feats = feature_sets(x, cfg)
     out: dict = {"n_samples": int(len(idx)), "n_positive": int(labels.sum()), "gates": {}, "theta_e_bins": {}}
     for name, f in feats.items():
-        res = cv_lr_auc(f, labels, groups, cfg["folds"], seed)
+        res = cv_lr_auc(f, labels, groups, cfg.folds, seed)
         out["gates"][name] = {**gate_record(name, res["auc"], thresholds), **res}
-    bins = cfg["theta_e_bins"]
+    bins = cfg.theta_e_bins
     te = idx["theta_e_arcsec"].to_numpy()
     for lo, hi in zip(bins[:-1], bins[1:]):
         # Negatives of unpaired sources have no theta_E: they join every bin.
@@ -96,9 +100,9 @@ def data_gates(x: np.ndarray, index, cfg: dict, thresholds: dict, clip: float | 
             continue
         out["theta_e_bins"][key] = {
             name: {**gate_record(name, r["auc"], thresholds), "n": r["n"]}
-            for name, r in ((n, cv_lr_auc(f[sel], labels[sel], groups[sel], cfg["folds"], seed)) for n, f in feats.items())
+            for name, r in ((n, cv_lr_auc(f[sel], labels[sel], groups[sel], cfg.folds, seed)) for n, f in feats.items())
         }
-    sat = saturated_core_fraction(torch.from_numpy(x), clip, cfg["core_px"])
+    sat = saturated_core_fraction(torch.from_numpy(x), clip, cfg.core_px)
     out["saturated_core_fraction"] = sat
     out["verdict"] = data_verdict(out["gates"])
     return out

@@ -30,6 +30,7 @@ import pandas as pd
 from stronglens.core.rng import generator
 from stronglens.data.interventions import hard_negative, mask_core, occlude_arcs
 from stronglens.gates.metrics import auroc_with_ci, calibration, check_scores, low_fpr, plain_auroc
+from stronglens.gates.settings import GateSettings
 from stronglens.gates.verdict import gate_record
 
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -62,7 +63,7 @@ def theta_e_strata(p: np.ndarray, labels: np.ndarray, theta_e: np.ndarray, bins:
     return out
 
 
-def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: dict, seed: int,
+def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: GateSettings, seed: int,
                 pairs: tuple[np.ndarray, np.ndarray] | None = None, clip: float | None = None) -> dict:
     """Every model gate and reported figure on one evaluation split.
 
@@ -73,22 +74,22 @@ def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: dict, se
     labels = index["label"].to_numpy().astype(int)
     p = np.asarray(score(x), dtype=np.float64)
     check_scores(p, labels)
-    th = cfg["thresholds"]
+    th = cfg.thresholds
     gates: dict = {}
     reported: dict = {"scores": p}
     auc = auroc_with_ci(p, labels)
     gates["auroc"] = {**gate_record("auroc", auc["value"], th), **auc}
-    curve = core_sensitivity(score, x, labels, cfg["core_radii"])
+    curve = core_sensitivity(score, x, labels, cfg.core_radii)
     base = plain_auroc(p, labels)
-    r_drop, r_rel = f"{cfg['masked_radius']:g}", f"{cfg['reliance_radius']:g}"
+    r_drop, r_rel = f"{cfg.masked_radius:g}", f"{cfg.reliance_radius:g}"
     masked = {r: curve[r] if r in curve else plain_auroc(score(mask_core(x, float(r))), labels) for r in (r_drop, r_rel)}
     gates["core_masked_drop"] = {**gate_record("core_masked_drop", (base - masked[r_drop]) / base, th),
-                                 "radius_px": cfg["masked_radius"], "auroc_masked": masked[r_drop]}
-    gates["core_reliance"] = {**gate_record("core_reliance", base - masked[r_rel], th), "radius_px": cfg["reliance_radius"]}
+                                 "radius_px": cfg.masked_radius, "auroc_masked": masked[r_drop]}
+    gates["core_reliance"] = {**gate_record("core_reliance", base - masked[r_rel], th), "radius_px": cfg.reliance_radius}
     reported["core_sensitivity"] = curve
     pos = labels == 1
     if pairs is not None and len(pairs[0]):
-        hard = eval_hard_negatives(pairs[0], pairs[1], seed, cfg["hardneg_ring_px"], clip)
+        hard = eval_hard_negatives(pairs[0], pairs[1], seed, cfg.hardneg_ring_px, clip)
         p_hard = np.asarray(score(hard), dtype=np.float64)
         hn_auc = plain_auroc(np.concatenate([p[pos], p_hard]), np.r_[np.ones(pos.sum()), np.zeros(len(p_hard))])
         gates["hardneg_auroc"] = {**gate_record("hardneg_auroc", hn_auc, th), "n_hard": int(len(p_hard))}
@@ -101,18 +102,18 @@ def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: dict, se
     occ = pos & np.isfinite(theta)
     if occ.any():
         psf = index["psfsize_r"].to_numpy(dtype=np.float64)[occ] if "psfsize_r" in index else 0.0
-        pad = cfg["occlusion_psf_pad"] * np.nan_to_num(psf, nan=0.0)
-        p_occ = np.asarray(score(occlude_arcs(x[occ], theta[occ], tuple(cfg["occlusion_band"]), seed,
-                                             cfg["occlusion_fill"], pad)), dtype=np.float64)
+        pad = cfg.occlusion_psf_pad * np.nan_to_num(psf, nan=0.0)
+        p_occ = np.asarray(score(occlude_arcs(x[occ], theta[occ], tuple(cfg.occlusion_band), seed,
+                                             cfg.occlusion_fill, pad)), dtype=np.float64)
         gates["arc_occlusion_drop"] = {**gate_record("arc_occlusion_drop", float((p[occ] - p_occ).mean()), th),
-                                       "n": int(occ.sum()), "band_theta_e": cfg["occlusion_band"]}
+                                       "n": int(occ.sum()), "band_theta_e": cfg.occlusion_band}
     else:
         gates["arc_occlusion_drop"] = {**gate_record("arc_occlusion_drop", None, th), "note": "no positive with theta_E"}
-    strata = theta_e_strata(p, labels, theta, cfg["theta_e_bins"], cfg["min_positives_per_bin"])
+    strata = theta_e_strata(p, labels, theta, cfg.theta_e_bins, cfg.min_positives_per_bin)
     gates["theta_e_min_auroc"] = gate_record("theta_e_min_auroc", strata["min"], th)
     gates["theta_e_spread"] = gate_record("theta_e_spread", strata["spread"], th)
     reported["theta_e_bins"] = strata["bins"]
-    reported["low_fpr"] = low_fpr(p, labels, cfg["low_fprs"])
-    reported["calibration"] = {"all": calibration(p, labels, cfg["ece_bins"]),
-                               "positives": calibration(p[pos], labels[pos], cfg["ece_bins"])}
+    reported["low_fpr"] = low_fpr(p, labels, cfg.low_fprs)
+    reported["calibration"] = {"all": calibration(p, labels, cfg.ece_bins),
+                               "positives": calibration(p[pos], labels[pos], cfg.ece_bins)}
     return {"gates": gates, "reported": reported}

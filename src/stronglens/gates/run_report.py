@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stronglens.config.settings import as_dict
 from stronglens.core.provenance import config_sha256, provenance
 from stronglens.gates.metrics import auroc_with_ci
 from stronglens.gates.model_free import data_gates, host_subsample
 from stronglens.gates.model_gates import model_gates
-from stronglens.gates.verdict import gate_record, verdict
+from stronglens.gates.settings import DataGateSettings, GateSettings
+from stronglens.gates.verdict import DATA_GATES, gate_record, verdict
 from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_split, require_both_classes
 from stronglens.train.scoring import RunScorer
-
-DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")
 
 
 def sample(data: SplitData, max_rows: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -44,36 +44,40 @@ def eval_pairs(paired: SplitData | None, max_pairs: int, seed: int) -> tuple[np.
     return paired.read(pairs[:, 0]), paired.read(pairs[:, 1])
 
 
-def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg: dict, data_cfg: dict,
-                 clip: float | None, seed: int, device: str = "cpu") -> tuple[dict, pd.DataFrame]:
-    """(report, scores) of one run; see the module docstring."""
+def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg: GateSettings,
+                 data_cfg: DataGateSettings, clip: float | None, seed: int, device: str = "cpu",
+                 batch: int = 256) -> tuple[dict, pd.DataFrame]:
+    """(report, scores) of one run; see the module docstring.
+
+    device and batch (images per forward pass) are execution settings: they change no result.
+    """
     t0 = time.perf_counter()
-    scorer = RunScorer(checkpoint, device, cfg["batch"])
+    scorer = RunScorer(checkpoint, device, batch)
     splits = {}
     for role in ("eval_split", "val_split"):
-        data = load_split(folder, cfg[role])
-        require_both_classes(data, cfg[role])
-        splits[role] = sample(data, cfg["max_eval_samples"], seed)
+        data = load_split(folder, getattr(cfg, role))
+        require_both_classes(data, getattr(cfg, role))
+        splits[role] = sample(data, cfg.max_eval_samples, seed)
     x, index = splits["eval_split"]
-    paired = load_split(paired_folder, cfg["eval_split"]) if paired_folder else None
+    paired = load_split(paired_folder, cfg.eval_split) if paired_folder else None
     pairs = eval_pairs(paired, int(index["label"].sum()) or 1, seed)
     result = model_gates(scorer, x, index, cfg, seed, pairs, clip)
     gates = result["gates"]
-    data = data_gates(x, index, data_cfg, cfg["thresholds"], clip, seed)
+    data = data_gates(x, index, data_cfg, cfg.thresholds, clip, seed)
     for name in DATA_GATES:
         g = data["gates"][name]
-        gates[name] = {**gate_record(name, g["auc"], cfg["thresholds"]), "folds": g.get("folds"), "n": g["n"],
+        gates[name] = {**gate_record(name, g["auc"], cfg.thresholds), "folds": g.get("folds"), "n": g["n"],
                        "fold_aucs": g["fold_aucs"]}
     x_val, index_val = splits["val_split"]
     p_val = scorer(x_val)
     reported = result["reported"]
     p_eval = reported.pop("scores")
-    reported["auroc_val"] = auroc_with_ci(p_val, index_val["label"].to_numpy(), what=f"{cfg['val_split']} split")
+    reported["auroc_val"] = auroc_with_ci(p_val, index_val["label"].to_numpy(), what=f"{cfg.val_split} split")
     reported["data_gates_theta_e_bins"] = data["theta_e_bins"]
     reported["saturated_core_fraction"] = data["saturated_core_fraction"]
     report = {
         "run": scorer.run["name"],
-        "eval_split": cfg["eval_split"],
+        "eval_split": cfg.eval_split,
         "n_eval": int(len(index)),
         "n_eval_positive": int(index["label"].sum()),
         "n_val": int(len(index_val)),
@@ -87,10 +91,11 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
     scores = pd.concat([
         pd.DataFrame({"sample_id": idx["sample_id"], "host_id": idx.get("host_id"), "split": split, "label": idx["label"],
                       "theta_e_arcsec": idx.get("theta_e_arcsec"), "p": p})
-        for split, idx, p in ((cfg["eval_split"], index, p_eval), (cfg["val_split"], index_val, p_val))
+        for split, idx, p in ((cfg.eval_split, index, p_eval), (cfg.val_split, index_val, p_val))
     ], ignore_index=True)
     return report, scores
 
 
-def with_provenance(report: dict, cfg: dict, data_cfg: dict, code_hash: str | None) -> dict:
-    return {**report, "provenance": provenance({"gates": cfg, "data_gates": data_cfg}, code_hash)}
+def with_provenance(report: dict, cfg: GateSettings, data_cfg: DataGateSettings, code_hash: str | None) -> dict:
+    """The report with its provenance: the gate settings as configured, the code hash, versions."""
+    return {**report, "provenance": provenance({"gates": as_dict(cfg), "data_gates": as_dict(data_cfg)}, code_hash)}

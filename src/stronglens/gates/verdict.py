@@ -8,7 +8,13 @@ fixed here is each gate's direction and the verdict rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from stronglens.gates.settings import Threshold
 
 # gate -> pass direction. above: value > pass; at_least: >=; below: <; at_most: <=.
 # A fail threshold, where the spec gives one, is crossed strictly on the other side; in between is WARN.
@@ -29,10 +35,13 @@ CRITICAL = ("core_lr_auc", "radial_lr_auc", "hardneg")
 VERDICT_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc", "hardneg", "arc_occlusion_drop")
 
 
-def gate_record(name: str, value: float | None, thresholds: dict) -> dict:
-    """A gate's record: value, thresholds, direction and PASS / WARN / FAIL (N/A when it cannot be computed)."""
+def gate_record(name: str, value: float | None, thresholds: Mapping[str, Threshold]) -> dict:
+    """A gate's record: value, thresholds, direction and PASS / WARN / FAIL (N/A when it cannot be computed).
+
+    thresholds: gate name -> Threshold (`gates.thresholds`, parsed by `stronglens.gates.settings`).
+    """
     direction = DIRECTIONS[name]
-    ok, bad = thresholds[name].get("pass"), thresholds[name].get("fail")
+    ok, bad = thresholds[name].passes, thresholds[name].fail
     record = {"value": value, "pass_threshold": ok, "fail_threshold": bad, "direction": direction}
     if value is None or not np.isfinite(value):
         return {**record, "value": None, "status": "N/A"}
@@ -60,6 +69,7 @@ def verdict(gates: dict) -> dict:
             "critical": list(CRITICAL)}
 
 
+DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")  # the model-free gates, on data alone
 DATA_CRITICAL = ("core_lr_auc", "radial_lr_auc")
 
 

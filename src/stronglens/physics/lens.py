@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 
+from stronglens.physics.batched import BatchedTensors
 from stronglens.physics.shear import shear_deflection
 from stronglens.physics.sie import sie_deflection
 
 
 @dataclass
-class LensParams:
+class LensParams(BatchedTensors):
     """Batched lens parameters, each of shape (B,).
 
     theta_e: Einstein radius (arcsec, lenstronomy's product-average convention);
@@ -26,17 +27,6 @@ class LensParams:
     y0: torch.Tensor
     gamma1: torch.Tensor
     gamma2: torch.Tensor
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.theta_e.shape[0])
-
-    def index(self, idx: torch.Tensor) -> LensParams:
-        """The sub-batch (or gathered batch) selected by a long index tensor."""
-        return LensParams(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
-
-    def to(self, device: torch.device | str, dtype: torch.dtype) -> LensParams:
-        return LensParams(**{f.name: getattr(self, f.name).to(device, dtype) for f in fields(self)})
 
 
 def deflection(x: torch.Tensor, y: torch.Tensor, lens: LensParams) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,15 +9,16 @@ bands share one morphology; colours enter as per-band total fluxes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 
+from stronglens.physics.batched import BatchedTensors
 from stronglens.physics.sersic import exact_bn, gaussian_sb, sersic_sb
 
 
 @dataclass
-class SourceParams:
+class SourceParams(BatchedTensors):
     """Batched source parameters; every field has shape (B,) or (B, K) for clumps.
 
     x0, y0: source centre in the source plane (arcsec); r_e: half-light radius
@@ -41,17 +42,6 @@ class SourceParams:
     def __post_init__(self) -> None:
         if self.b_n is None:
             self.b_n = exact_bn(self.n)
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.r_e.shape[0])
-
-    def index(self, idx: torch.Tensor) -> SourceParams:
-        """The sub-batch (or gathered batch) selected by a long index tensor."""
-        return SourceParams(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
-
-    def to(self, device: torch.device | str, dtype: torch.dtype) -> SourceParams:
-        return SourceParams(**{f.name: getattr(self, f.name).to(device, dtype) for f in fields(self)})
 
 
 def source_sb(x: torch.Tensor, y: torch.Tensor, src: SourceParams) -> torch.Tensor:

@@ -25,6 +25,7 @@ from stronglens.physics.photometry import psfdepth_to_m5, sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, make_psf_kernels
 from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
 from stronglens.selection.recovery import DTYPE, Preprocessor, Scorer, draw_lensing, failed_row, host_moments, score_attempts
+from stronglens.selection.settings import GridSettings
 from stronglens.storage.blobs import BlobError, decode_bands
 from stronglens.survey.synthetic.params import lens_from_rows, source_band_flux, source_from_rows
 
@@ -47,9 +48,9 @@ class DatasetHosts:
         rows = manifest[(manifest["label"] == 0) & (manifest["split"] == split)].reset_index(drop=True)
         return cls(rows.assign(m5_r=psfdepth_to_m5(rows["psfdepth_r"].to_numpy(dtype=np.float64))), npix)
 
-    def in_cell(self, cell: pd.Series, grid: dict, host_model: int) -> np.ndarray:
+    def in_cell(self, cell: pd.Series, grid: GridSettings, host_model: int) -> np.ndarray:
         """Row positions of the hosts binned into `cell` (and LRG-like ones only for host model 2)."""
-        psf_half, depth_half = grid["psf_fwhm"][2] / 2, grid["depth"][2] / 2
+        psf_half, depth_half = grid.psf_fwhm[2] / 2, grid.depth[2] / 2
         sel = ((self.rows["psfsize_r"] - cell["psf_fwhm"]).abs() <= psf_half + 1e-9) & \
               ((self.rows["m5_r"] - cell["depth_r"]).abs() <= depth_half + 1e-9)
         if host_model == 2:
@@ -76,7 +77,7 @@ class DatasetHosts:
         return img.astype(np.float64)
 
 
-def run_cell_on_hosts(cell: pd.Series, grid: dict, n: int, seed: int, prior: dict, host_model: int, variant: dict,
+def run_cell_on_hosts(cell: pd.Series, grid: GridSettings, n: int, seed: int, prior: dict, host_model: int, variant: dict,
                       hosts: DatasetHosts, preprocess: Preprocessor, score: Scorer, max_retries: int,
                       psf_kind: str = "gaussian", compile_engine: bool = False, moffat_beta: float = 3.5) -> pd.DataFrame:
     """Like `selection.run_cell`, onto the cell's own binned dataset hosts (rows ok / failed / no_host)."""

@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from stronglens.selection.recovery import PRIORS, cell_kernels, draw_attempt, grid_cells, render_attempts, render_hosts
+from stronglens.selection.settings import GridSettings
 
 
-def rerender_injections(rows: pd.DataFrame, grid: dict, seed: int, host_model: int, npix: int,
+def rerender_injections(rows: pd.DataFrame, grid: GridSettings, seed: int, host_model: int, npix: int,
                         psf_kind: str = "gaussian") -> tuple[np.ndarray, np.ndarray]:
     """(stamps, ctrls) in nmgy, (N, 3, npix, npix), of recorded baseline injections onto synthetic hosts.
 

@@ -37,6 +37,7 @@ from stronglens.data.normalise import PreprocessError
 from stronglens.physics.photometry import m5_to_psfdepth, sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, make_psf_kernels, psf_convolve
 from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
+from stronglens.selection.settings import GridSettings
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
 from stronglens.survey.synthetic.priors import draw_lens, draw_source
@@ -72,9 +73,9 @@ def axis(lo: float, hi: float, step: float) -> list[float]:
     return [round(lo + i * step, 6) for i in range(n)]
 
 
-def grid_cells(grid: dict) -> pd.DataFrame:
+def grid_cells(grid: GridSettings) -> pd.DataFrame:
     """cell_id, theta_e, psf_fwhm, depth_r for every combination of the grid axes."""
-    te, psf, depth = (axis(*grid[k]) for k in ("theta_e", "psf_fwhm", "depth"))
+    te, psf, depth = (axis(*axis_range) for axis_range in (grid.theta_e, grid.psf_fwhm, grid.depth))
     rows = [(t, p, d) for t in te for p in psf for d in depth]
     return pd.DataFrame(rows, columns=["theta_e", "psf_fwhm", "depth_r"]).rename_axis("cell_id").reset_index()
 

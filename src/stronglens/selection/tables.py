@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from stronglens.config.settings import as_dict
 from stronglens.selection.recovery import PRIORS, beta_interval, completeness_table, threshold_at_fpr
+from stronglens.selection.settings import SelectionGatherSettings
 
 MAG_BINS = [23.0, 24.0, 25.0, 26.0]
 
@@ -28,9 +30,9 @@ def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prior_variants(settings: dict) -> dict[str, str]:
+def prior_variants(prior: str, also_priors: tuple[str, ...] = ()) -> dict[str, str]:
     """Variant name -> prior: the main prior's baseline, and one baseline per extra prior ("prior:<name>")."""
-    return {"baseline": settings["prior"], **{f"prior:{p}": p for p in settings.get("also_priors", []) if p != settings["prior"]}}
+    return {"baseline": prior, **{f"prior:{p}": p for p in also_priors if p != prior}}
 
 
 def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float, priors: dict[str, str]) -> pd.DataFrame:
@@ -88,17 +90,17 @@ def overall(inj: pd.DataFrame, variant: str, prior: str, thr: dict[str, float]) 
 
 
 def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], completeness: pd.DataFrame,
-            settings: dict) -> dict:
+            settings: SelectionGatherSettings) -> dict:
     """Overall completeness per threshold (Beta intervals) over the cells inside the prior's theta_E range,
     the same for every extra prior, by source magnitude, peak theta_E, counts."""
     base = inj[inj["variant"] == "baseline"]
-    priors = prior_variants(settings)
-    marg = completeness[(completeness["subset"] == "all") & (completeness["prior"] == settings["prior"])]
+    priors = prior_variants(settings.prior, settings.also_priors)
+    marg = completeness[(completeness["subset"] == "all") & (completeness["prior"] == settings.prior)]
     te = marg[(marg["level"] == "theta_e") & (marg["threshold"] == next(iter(thr)))]
     mags = marg[marg["level"] == "src_mag"]
     return {
-        "settings": settings,
-        "theta_e_range": PRIORS[settings["prior"]]["theta_e"],
+        "settings": as_dict(settings),
+        "theta_e_range": PRIORS[settings.prior]["theta_e"],
         "n_injections": int(base[["cell_id", "injection"]].drop_duplicates().shape[0]),
         "n_ok": int((base["status"] == "ok").sum()),
         "n_failed_attempts": int((base["status"] == "failed").sum()),
@@ -108,7 +110,7 @@ def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], c
         "failure_reasons": base.loc[base["status"] == "failed", "reason"].value_counts().to_dict(),
         "thresholds": thr,
         "fpr_thresholds": fpr_records,
-        "completeness": overall(inj, "baseline", settings["prior"], thr),
+        "completeness": overall(inj, "baseline", settings.prior, thr),
         "completeness_by_prior": {p: overall(inj, v, p, thr) for v, p in priors.items()},
         "completeness_by_src_mag": {f"{r.threshold} {r.src_mag_bin}": r.completeness for r in mags.itertuples()},
         "peak_theta_e": float(te.loc[te["completeness"].idxmax(), "theta_e_cell"]) if te["completeness"].notna().any() else None,

@@ -7,15 +7,18 @@ python -m stronglens.stages.data_gates --config '<gate settings JSON>' --thresho
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from stronglens.config.settings import SettingsError, as_dict
+from stronglens.config.stage_cli import read_settings, stage_parser
 from stronglens.core.provenance import provenance
 from stronglens.gates.model_free import data_gates, host_subsample
+from stronglens.gates.settings import DataGateSettings, parse_thresholds
+from stronglens.gates.verdict import DATA_GATES
 from stronglens.storage.artifacts import write_json
 
 
@@ -35,22 +38,25 @@ def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True)
+    ap = stage_parser(__doc__)
+    ap.add_argument("--config", required=True, help="data_gates settings (JSON text or file)")
     ap.add_argument("--thresholds", required=True, help="gates.thresholds (JSON): the same ones a run's gates use")
     ap.add_argument("--clip", default="null", help="the preprocessing clip (JSON number or null)")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--input", nargs=2, action="append", metavar=("PAIRING", "FOLDER"), required=True)
     ap.add_argument("--splits", nargs="+", required=True)
-    ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    cfg = json.loads(args.config)
-    thresholds = json.loads(args.thresholds)
+    cfg = read_settings(ap, DataGateSettings, args.config, "--config")
+    try:
+        thresholds = parse_thresholds(json.loads(args.thresholds), "--thresholds", DATA_GATES)
+    except (SettingsError, json.JSONDecodeError) as err:
+        ap.error(str(err))
     clip = json.loads(args.clip)
-    report = {"pairings": {}, "provenance": provenance({"data_gates": cfg, "thresholds": thresholds, "clip": clip}, args.code_hash)}
+    record = {"data_gates": as_dict(cfg), "thresholds": as_dict(thresholds), "clip": clip}
+    report = {"pairings": {}, "provenance": provenance(record, args.code_hash)}
     for pairing, folder in args.input:
-        x, index = load(Path(folder), args.splits, cfg["max_samples"], args.seed)
+        x, index = load(Path(folder), args.splits, cfg.max_samples, args.seed)
         report["pairings"][pairing] = data_gates(x, index, cfg, thresholds, clip, args.seed)
     write_json(report, args.out)
 

@@ -1,35 +1,34 @@
 """Rule preprocess: one manifest -> one float32 .npy (N x C x H x W) + index parquet per split.
 
-python -m stronglens.stages.preprocess --manifest M.parquet --config '<preprocessing JSON>' \
-    --stamp-size 64 --outdir results/data/D/paired/raw_robust --splits train val test
+python -m stronglens.stages.preprocess --manifest M.parquet --config '<preprocessing JSON>' --stamp-size 64 \
+    --out train=F/train.npy train_index=F/train.index.parquet val=... val_index=... test=... test_index=...
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
-
 import pandas as pd
 
+from stronglens.config.settings import as_dict
+from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser
 from stronglens.core.provenance import provenance
 from stronglens.data.preprocess_splits import preprocess_manifest
+from stronglens.data.settings import PreprocessSettings
+from stronglens.storage.split_store import SPLITS
+
+OUTPUTS = tuple(name for split in SPLITS for name in (split, f"{split}_index"))
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = stage_parser(__doc__, outputs=OUTPUTS)
     ap.add_argument("--manifest", required=True)
-    ap.add_argument("--config", required=True)
+    ap.add_argument("--config", required=True, help="one preprocessing mode's settings (JSON text or file)")
     ap.add_argument("--stamp-size", type=int, required=True)
-    ap.add_argument("--outdir", required=True)
-    ap.add_argument("--splits", nargs="+", required=True)
-    ap.add_argument("--code-hash", default=None)
     args = ap.parse_args(argv)
-    pp = json.loads(args.config)
-    out = Path(args.outdir)
-    outputs = {s: (out / f"{s}.npy", out / f"{s}.index.parquet") for s in args.splits}
+    pp = read_settings(ap, PreprocessSettings, args.config, "--config")
+    out = read_outputs(ap, args)
+    outputs = {s: (out[s], out[f"{s}_index"]) for s in SPLITS}
     counts = preprocess_manifest(pd.read_parquet(args.manifest), pp, outputs, (3, args.stamp_size, args.stamp_size),
-                                 provenance({"preprocessing": pp}, args.code_hash))
+                                 provenance({"preprocessing": as_dict(pp)}, args.code_hash))
     print(f"preprocessed {counts}")
 
 

@@ -6,18 +6,20 @@ python -m stronglens.stages.selection_shard --checkpoint results/runs/R/best.pt 
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
 import pandas as pd
 import torch
 
+from stronglens.config.settings import as_dict
+from stronglens.config.stage_cli import read_settings, stage_parser
 from stronglens.core.provenance import provenance
-from stronglens.data.normalise import preprocess
+from stronglens.data.normalise import preprocess_with
+from stronglens.data.settings import PreprocessSettings
 from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
 from stronglens.selection.recovery import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells
+from stronglens.selection.settings import PsfSettings, SelectionShardSettings
 from stronglens.storage.artifacts import write_parquet
 from stronglens.train.scoring import RunScorer
 
@@ -29,11 +31,11 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = stage_parser(__doc__)
     ap.add_argument("--checkpoint", required=True)
-    ap.add_argument("--preprocessing", required=True)
+    ap.add_argument("--preprocessing", required=True, help="the run's preprocessing settings (JSON text or file)")
     ap.add_argument("--stamp", type=int, required=True)
-    ap.add_argument("--selection", required=True)
+    ap.add_argument("--selection", required=True, help="selection shard settings (JSON text or file)")
     ap.add_argument("--shard", required=True)
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--psf", default='{"psf_model": "gaussian", "moffat_beta": 3.5}',
@@ -41,36 +43,38 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (execution setting)")
     ap.add_argument("--batch", type=int, default=256, help="images per forward pass (execution setting)")
     ap.add_argument("--manifest", default=None, help="inject onto this manifest's negative hosts (selection.hosts: dataset)")
-    ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    cfg, pp, psf = json.loads(args.selection), json.loads(args.preprocessing), json.loads(args.psf)
+    cfg = read_settings(ap, SelectionShardSettings, args.selection, "--selection")
+    pp = read_settings(ap, PreprocessSettings, args.preprocessing, "--preprocessing")
+    psf = read_settings(ap, PsfSettings, args.psf, "--psf")
     shard, n_shards = parse_shard(args.shard)
     scorer = RunScorer(args.checkpoint, args.device, args.batch)
 
     def prep(x: np.ndarray) -> np.ndarray:
-        return preprocess(torch.from_numpy(x), pp["mode"], tuple(pp["annulus"]), pp["clip"], pp["stretch"]).numpy()
+        return preprocess_with(torch.from_numpy(x), pp).numpy()
 
-    cells = shard_cells(grid_cells(cfg["grid"]), shard, n_shards)
-    variants = list(VARIANTS) if cfg["sensitivity"] else ["baseline"]
-    hosts = DatasetHosts.from_manifest(pd.read_parquet(args.manifest), cfg["host_split"], args.stamp) if args.manifest else None
+    cells = shard_cells(grid_cells(cfg.grid), shard, n_shards)
+    variants = list(VARIANTS) if cfg.sensitivity else ["baseline"]
+    hosts = DatasetHosts.from_manifest(pd.read_parquet(args.manifest), cfg.host_split, args.stamp) if args.manifest else None
     frames, t0 = [], time.perf_counter()
-    common = {"n": cfg["grid"]["n_per_cell"], "seed": args.seed,
-              "host_model": cfg["host_model"], "preprocess": prep, "score": scorer, "max_retries": cfg["max_retries"],
-              "compile_engine": cfg["compile_engine"], "psf_kind": psf["psf_model"], "moffat_beta": psf["moffat_beta"]}
-    plan = [(v, VARIANTS[v], cfg["prior"]) for v in variants]  # the main prior: baseline + sensitivity variants
-    plan += [(f"prior:{p}", {}, p) for p in cfg["also_priors"] if p != cfg["prior"]]  # other priors: baseline only
+    common = {"n": cfg.grid.n_per_cell, "seed": args.seed,
+              "host_model": cfg.host_model, "preprocess": prep, "score": scorer, "max_retries": cfg.max_retries,
+              "compile_engine": cfg.compile_engine, "psf_kind": psf.psf_model, "moffat_beta": psf.moffat_beta}
+    plan = [(v, VARIANTS[v], cfg.prior) for v in variants]  # the main prior: baseline + sensitivity variants
+    plan += [(f"prior:{p}", {}, p) for p in cfg.also_priors if p != cfg.prior]  # other priors: baseline only
     for variant, change, prior in plan:
         for _, cell in cells.iterrows():
             args_cell = {**common, "prior": PRIORS[prior], "variant": change}
             if hosts is None:
                 df = run_cell(cell, npix=args.stamp, **args_cell)
             else:
-                df = run_cell_on_hosts(cell, cfg["grid"], hosts=hosts, **args_cell)
+                df = run_cell_on_hosts(cell, cfg.grid, hosts=hosts, **args_cell)
             frames.append(df.assign(variant=variant, prior=prior))
     out = pd.concat(frames, ignore_index=True)
-    write_parquet(out, args.out, provenance({"selection": cfg, "preprocessing": pp, "psf": psf, "shard": args.shard,
-                                             "checkpoint_sha256": scorer.sha256}, args.code_hash))
+    record = {"selection": as_dict(cfg), "preprocessing": as_dict(pp), "psf": as_dict(psf), "shard": args.shard,
+              "checkpoint_sha256": scorer.sha256}
+    write_parquet(out, args.out, provenance(record, args.code_hash))
     n_ok = int((out["status"] == "ok").sum())
     print(f"shard {args.shard}: {len(cells)} cells x {len(plan)} variants, {n_ok} ok / "
           f"{int((out['status'] == 'failed').sum())} failed attempts, {n_ok / (time.perf_counter() - t0):.1f} injections/s")

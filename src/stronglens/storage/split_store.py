@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+SPLITS = ("train", "val", "test")  # every preprocessed folder holds these three splits
+
 
 class TrainingDataError(ValueError):
     """Arrays or indexes that cannot be trained on; the message names the file and field."""

@@ -14,10 +14,14 @@ preprocessed units (MAD units of the sky); the object centre is pixel
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stronglens.data.interventions import core_mask
+
+if TYPE_CHECKING:
+    from stronglens.train.settings import CoreDropStep
 
 
 def aug_seed(seed: int, index: int, epoch: int, n: int) -> int:
@@ -79,14 +83,13 @@ class CoreDropout:
         return out
 
 
-def core_dropout_at(schedule: list[dict], epoch: int, fill: str) -> CoreDropout:
+def core_dropout_at(schedule: tuple[CoreDropStep, ...], epoch: int, fill: str) -> CoreDropout:
     """The core dropout in force at `epoch`: the first schedule entry whose `until_epoch` is above it.
 
     An entry without `until_epoch` (or null) holds for all later epochs; an
     empty schedule means no core dropout.
     """
     for entry in schedule:
-        until = entry.get("until_epoch")
-        if until is None or epoch < until:
-            return CoreDropout(float(entry["radius"]), float(entry["p"]), fill)
+        if entry.until_epoch is None or epoch < entry.until_epoch:
+            return CoreDropout(float(entry.radius), float(entry.p), fill)
     return CoreDropout(0.0, 0.0, fill)

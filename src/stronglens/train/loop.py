@@ -32,16 +32,18 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
+from stronglens.config.settings import as_dict, parse_settings
 from stronglens.config.validation import science_run
 from stronglens.core.provenance import config_sha256
 from stronglens.core.rng import generator
 from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_split, require_both_classes
 from stronglens.train.augment import core_dropout_at
-from stronglens.train.batches import BatchSet, HardNegativeSettings, plan_epoch
+from stronglens.train.batches import BatchSet, plan_epoch
 from stronglens.train.checkpoints import cpu_state, load_checkpoint, save_checkpoint
 from stronglens.train.execution import ExecutionSettings
 from stronglens.train.models import backbone_modules, build_model
 from stronglens.train.scoring import pick_device, predict_logits
+from stronglens.train.settings import RunSettings, TrainSettings
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_auroc", "lr", "epoch_time_s", "images_per_s")
 TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
@@ -59,21 +61,21 @@ class RunData:
     paired_folder: Path | None = None
 
 
-def lr_factor(epoch: int, settings: dict) -> float:
+def lr_factor(epoch: int, settings: TrainSettings) -> float:
     """Learning-rate multiplier at `epoch` (0-based): linear warm-up from 1/100, then the schedule.
 
     Schedules: ``constant``; ``cosine`` (to 0 at the last epoch, counted after
     warm-up); ``step`` (times ``step_gamma`` at each epoch of ``step_epochs``).
     """
-    sched = settings["schedule"]
-    warm = sched["warmup_epochs"]
+    sched = settings.schedule
+    warm = sched.warmup_epochs
     if epoch < warm:
         return 0.01 + 0.99 * epoch / warm
-    if sched["name"] == "cosine":
-        span = max(1, settings["epochs"] - warm)
+    if sched.name == "cosine":
+        span = max(1, settings.epochs - warm)
         return 0.5 * (1.0 + math.cos(math.pi * (epoch - warm) / span))
-    if sched["name"] == "step":
-        return sched["step_gamma"] ** sum(epoch >= e for e in sched["step_epochs"])
+    if sched.name == "step":
+        return sched.step_gamma ** sum(epoch >= e for e in sched.step_epochs)
     return 1.0
 
 
@@ -91,14 +93,17 @@ def torch_seed(seed: int, stage: str, *index: int) -> int:
 class Trainer:
     """State of one run: model, optimizer, scheduler, data and history."""
 
-    def __init__(self, run: dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None,
+    def __init__(self, run: RunSettings | dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None,
                  execution: ExecutionSettings | None = None) -> None:
-        self.x = execution or ExecutionSettings.from_train(run["train"])
-        run = science_run(run)
-        self.run, self.s, self.outdir, self.log = run, run["train"], Path(outdir), log
+        if isinstance(run, dict):  # a resolved run dict (library callers): its execution keys, then its science
+            execution = execution or ExecutionSettings.from_train(run["train"])
+            run = parse_settings(RunSettings, science_run(run), f"run {run.get('name')}")
+        self.x = execution or ExecutionSettings()
+        self.settings, self.s, self.outdir, self.log = run, run.train, Path(outdir), log
+        self.run = as_dict(run)  # the science config as recorded in checkpoints and hashed
         self.code_hash = code_hash
-        self.seed = int(run["seed"])
-        self.sha = config_sha256(run)
+        self.seed = int(run.seed)
+        self.sha = config_sha256(self.run)
         self.device = pick_device(self.x.device)
         torch.set_num_threads(self.x.threads)
         if self.device.type == "cpu":
@@ -107,7 +112,7 @@ class Trainer:
         self.val = load_split(data.folder, "val")
         require_both_classes(self.train, "train")
         require_both_classes(self.val, "val")
-        self.hn = HardNegativeSettings(**self.s["hard_negatives"])
+        self.hn = self.s.hard_negatives
         self.hard: SplitData | None = None
         self.pairs = np.empty((0, 2), np.int64)
         if self.hn.ratio > 0:
@@ -116,12 +121,12 @@ class Trainer:
             self.hard = self.train if Path(data.paired_folder) == Path(data.folder) else load_split(data.paired_folder, "train")
             self.pairs = hard_negative_pairs(self.hard)
         torch.manual_seed(torch_seed(self.seed, "init"))
-        self.model = build_model(run["model"], run["width"], run.get("pretrained")).to(self.device)
+        self.model = build_model(run.model, run.width, run.pretrained).to(self.device)
         if self.x.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s["lr"], weight_decay=self.s["weight_decay"])
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s.lr, weight_decay=self.s.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: lr_factor(e, self.s))
-        self.amp = amp_dtype(self.s["amp"], self.device)
+        self.amp = amp_dtype(self.s.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.start_epoch, self.best_metric, self.best_epoch = 0, -math.inf, -1
         self.best_model = cpu_state(self.model)
@@ -161,10 +166,10 @@ class Trainer:
     def loader(self, epoch: int) -> torch.utils.data.DataLoader:
         n_pos = int(self.train.index["label"].sum())
         plan = plan_epoch(len(self.train.index), n_pos, len(self.pairs), self.hn, epoch, self.seed,
-                          self.s["batch_size"], self.s["micro_batch"])
-        dropout = core_dropout_at(self.s["core_dropout"]["schedule"], epoch, self.s["core_dropout"]["fill"])
-        batches = BatchSet(self.train, plan, self.seed, self.s["augment"], dropout, self.hard, self.pairs, self.hn,
-                           self.run.get("clip"))
+                          self.s.batch_size, self.s.micro_batch)
+        dropout = core_dropout_at(self.s.core_dropout.schedule, epoch, self.s.core_dropout.fill)
+        batches = BatchSet(self.train, plan, self.seed, self.s.augment, dropout, self.hard, self.pairs, self.hn,
+                           self.settings.clip)
         workers = self.x.num_workers
         return torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                            pin_memory=self.x.pin_memory and self.device.type == "cuda",
@@ -185,7 +190,7 @@ class Trainer:
         """Optimise on `batches` (tensors (x, y, w, index) matching `plan`'s micro-batches)."""
         torch.manual_seed(torch_seed(self.seed, "torch", epoch))
         self.model.train()
-        self.set_frozen(epoch < self.s["freeze_backbone_epochs"])
+        self.set_frozen(epoch < self.s.freeze_backbone_epochs)
         total, seen = 0.0, 0
         self.opt.zero_grad(set_to_none=True)
         tty = sys.stderr.isatty()
@@ -238,8 +243,8 @@ class Trainer:
     def fit(self) -> None:
         last = self.outdir / "last.pt"
         self.try_resume(last)
-        patience = self.s["early_stopping_patience"]
-        for epoch in range(self.start_epoch, self.s["epochs"]):
+        patience = self.s.early_stopping_patience
+        for epoch in range(self.start_epoch, self.s.epochs):
             if patience is not None and self.best_epoch >= 0 and epoch - 1 - self.best_epoch >= patience:
                 self.log(f"early stop before epoch {epoch}: no val AUROC gain for {patience} epochs")
                 break
@@ -255,7 +260,7 @@ class Trainer:
                    "epoch_time_s": time.perf_counter() - t0, "images_per_s": seen / t_train}
             self.history.append(row)
             save_checkpoint(self.state(epoch), last)
-            every = self.s["checkpoint_every"]
+            every = self.s.checkpoint_every
             if every and (epoch + 1) % every == 0:
                 save_checkpoint(self.state(epoch), self.outdir / "checkpoints" / f"epoch-{epoch:03d}.pt")
             self.log(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -276,9 +281,22 @@ def device_info(device: torch.device) -> dict:
     return info
 
 
-def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | None = None,
-              command: list[str] | None = None, log=print, execution: ExecutionSettings | None = None) -> dict:
-    """Train (or resume) one run and write best.pt, history.csv and run_info.json; returns run_info."""
+RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}
+
+
+def run_outputs(outdir: str | Path) -> dict[str, Path]:
+    """The declared outputs of a run in `outdir` under their usual names."""
+    return {name: Path(outdir) / file for name, file in RUN_OUTPUTS.items()}
+
+
+def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_hash: str | None = None,
+              command: list[str] | None = None, log=print, execution: ExecutionSettings | None = None,
+              outputs: dict[str, Path] | None = None) -> dict:
+    """Train (or resume) one run and write its outputs; returns run_info.
+
+    outdir holds the resumable state (last.pt, checkpoints/); outputs maps
+    best, history and run_info to their paths (default: `run_outputs(outdir)`).
+    """
     from datetime import datetime
 
     from stronglens.core.provenance import git_commit, package_versions
@@ -293,12 +311,13 @@ def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | Non
         f"train {len(trainer.train.index)} / val {len(trainer.val.index)} images; {len(trainer.pairs)} hard-negative pairs")
     trainer.fit()
     resumed_after = trainer.start_epoch - 1 if trainer.start_epoch else None
-    save_checkpoint(trainer.best_checkpoint(), outdir / "best.pt")
-    with atomic_path(outdir / "history.csv") as tmp:
+    out = outputs or run_outputs(outdir)
+    save_checkpoint(trainer.best_checkpoint(), out["best"])
+    with atomic_path(out["history"]) as tmp:
         history_frame(trainer.history).to_csv(tmp, index=False, float_format="%.8g")
     info = {
-        "run": run.get("name"),
-        "run_config": {**trainer.run, "train": {**trainer.s, **asdict(trainer.x)}},
+        "run": trainer.settings.name,
+        "run_config": {**trainer.run, "train": {**trainer.run["train"], **asdict(trainer.x)}},
         "config_sha256": trainer.sha,
         "execution": asdict(trainer.x),
         "code_hash": code_hash,
@@ -320,5 +339,5 @@ def train_run(run: dict, data: RunData, outdir: str | Path, code_hash: str | Non
         "n_val": len(trainer.val.index),
         "n_hard_negative_pairs": len(trainer.pairs),
     }
-    write_json(info, outdir / "run_info.json")
+    write_json(info, out["run_info"])
     return info

@@ -22,23 +22,17 @@ from stronglens.physics.photometry import mag_to_nmgy
 from stronglens.physics.pixels import pixel_grid
 from stronglens.physics.render import RenderSettings, lensed_unit_image
 from stronglens.physics.source import SourceParams
+from stronglens.survey.synthetic.light import SersicLight
 
 CONFUSER_KINDS = ("ring", "spiral", "merger")
 
 
 @dataclass
-class HostDraw:
-    """One host: Tractor-like type, Sersic shape, magnitudes, and an optional confuser feature."""
+class HostDraw(SersicLight):
+    """One host: Tractor-like type, Sersic light, and an optional confuser feature."""
 
     host_type: str
     is_lrg: bool
-    mag_g: float
-    mag_r: float
-    mag_z: float
-    r_e: float
-    n: float
-    q: float
-    phi: float
     confuser: str = "none"
     feature_frac: float = 0.0  # flux of the feature / flux of the host, per band
     feature_g_r: float = 0.0
@@ -58,8 +52,9 @@ def draw_host(rng: np.random.Generator, lrg_fraction: float, confuser_fraction: 
         n = 4.0 if host_type == "DEV" else float(rng.uniform(2.5, 5.0))
         mag_r = float(rng.uniform(18.5, 21.5))
         host = HostDraw(
-            host_type, True, mag_r + float(rng.normal(1.6, 0.15)), mag_r, mag_r - float(rng.normal(1.0, 0.12)),
-            float(rng.uniform(0.6, 2.2)), n, float(rng.uniform(0.5, 1.0)), float(rng.uniform(0.0, np.pi)),
+            host_type=host_type, is_lrg=True, mag_g=mag_r + float(rng.normal(1.6, 0.15)), mag_r=mag_r,
+            mag_z=mag_r - float(rng.normal(1.0, 0.12)), r_e=float(rng.uniform(0.6, 2.2)), n=n,
+            q=float(rng.uniform(0.5, 1.0)), phi=float(rng.uniform(0.0, np.pi)),
         )
     else:
         host_type = str(rng.choice(["SER", "EXP", "REX"]))
@@ -68,8 +63,8 @@ def draw_host(rng: np.random.Generator, lrg_fraction: float, confuser_fraction: 
         r_e = float(rng.uniform(0.2, 0.8)) if host_type == "REX" else float(rng.uniform(0.3, 1.5))
         mag_r = float(rng.uniform(19.5, 22.5))
         host = HostDraw(
-            host_type, False, mag_r + float(rng.normal(0.9, 0.25)), mag_r, mag_r - float(rng.normal(0.6, 0.2)),
-            r_e, n, q, float(rng.uniform(0.0, np.pi)),
+            host_type=host_type, is_lrg=False, mag_g=mag_r + float(rng.normal(0.9, 0.25)), mag_r=mag_r,
+            mag_z=mag_r - float(rng.normal(0.6, 0.2)), r_e=r_e, n=n, q=q, phi=float(rng.uniform(0.0, np.pi)),
         )
     if rng.uniform() < confuser_fraction:
         _add_confuser(rng, host)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stronglens.physics.shear import shear_components
+from stronglens.survey.synthetic.light import SersicLight
 
 MAX_CLUMPS = 4
 
@@ -25,19 +26,12 @@ COLOUR_PRIORS: dict[str, dict[str, tuple[float, float]]] = {
 
 
 @dataclass
-class SourceDraw:
-    """One source: position (arcsec, relative to the lens centre), shape and magnitudes."""
+class SourceDraw(SersicLight):
+    """One source: position (arcsec, relative to the lens centre) and Sersic light."""
 
     x: float
     y: float
     beta_frac: float
-    mag_g: float
-    mag_r: float
-    mag_z: float
-    r_e: float
-    n: float
-    q: float
-    phi: float
     clump_x: list[float] = field(default_factory=list)
     clump_y: list[float] = field(default_factory=list)
     clump_sigma: list[float] = field(default_factory=list)

@@ -1,0 +1,54 @@
+"""The command line every stage script shares: settings flags, declared outputs, the code hash.
+
+A stage reads its config slice with `read_settings` (JSON text or a settings
+file; an error exits with the key and the flag named) and writes exactly the
+files its rule declares, given as ``--out name=path ...`` (`read_outputs`):
+no stage rebuilds an output name from a folder. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TypeVar
+
+from stronglens.config.settings import SettingsError, load_settings
+
+T = TypeVar("T")
+
+
+def stage_parser(doc: str | None, outputs: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """An ArgumentParser with the stage's docstring, --code-hash, and --out for the named outputs."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--code-hash", default=None, help="hash of the library sources the stage imports (provenance)")
+    if outputs:
+        ap.add_argument("--out", nargs="+", required=True, metavar="NAME=PATH",
+                        help=f"every declared output: {', '.join(f'{n}=PATH' for n in outputs)}")
+    ap.set_defaults(_outputs=outputs)
+    return ap
+
+
+def read_settings(ap: argparse.ArgumentParser, cls: type[T], source: str, flag: str) -> T:
+    """Parse `source` (a flag's JSON text or .json file) as `cls`; exit naming the flag and key when it does not fit."""
+    try:
+        return load_settings(cls, source, flag)
+    except SettingsError as err:
+        ap.error(str(err))
+        raise  # unreachable: ap.error exits
+
+
+def read_outputs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Path]:
+    """``--out name=path ...`` as {name: Path}; exits when a declared name is missing or an unknown one is given."""
+    declared: tuple[str, ...] = args._outputs
+    given: dict[str, Path] = {}
+    for item in args.out:
+        name, sep, path = item.partition("=")
+        if not sep or not path:
+            ap.error(f"--out: {item!r} is not NAME=PATH")
+        if name not in declared:
+            ap.error(f"--out: unknown output {name!r} (declared: {', '.join(declared)})")
+        given[name] = Path(path)
+    missing = [n for n in declared if n not in given]
+    if missing:
+        ap.error(f"--out: missing output {missing[0]!r} (declared: {', '.join(declared)})")
+    return given
