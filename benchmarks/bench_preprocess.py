@@ -22,6 +22,7 @@ from timing import timed
 from stronglens.data.manifest import build_manifests
 from stronglens.data.normalise import preprocess
 from stronglens.data.preprocess_splits import preprocess_manifest
+from stronglens.data.settings import PreprocessSettings
 from stronglens.stages.build_manifest import read_shard
 from stronglens.storage.artifacts import write_parquet
 from stronglens.survey.synthetic.survey import simulate_shard
@@ -60,7 +61,7 @@ def main() -> None:
         n_img = len(paired)
         outs = {s: (Path(tmp) / f"{s}.npy", Path(tmp) / f"{s}.index.parquet") for s in ("train", "val", "test")}
         for name, pp in MODES.items():
-            rate = n_img / timed(lambda pp=pp: preprocess_manifest(paired, pp, outs, (3, args.stamp, args.stamp), {}), repeat=2)
+            rate = n_img / timed(lambda pp=pp: preprocess_manifest(paired, PreprocessSettings(**pp), outs, (3, args.stamp, args.stamp), {}), repeat=2)
             print(f"{name + ' (stage, from shard)':<44}{rate:>12.0f} images/s   ratio to copy {rate / copy_rate:.4f}")
 
 

@@ -89,3 +89,22 @@ def arc_image(rng: np.random.Generator, theta_px: float = 6.0, size: int = 24) -
     phase = rng.uniform(-np.pi, np.pi)
     ring = np.exp(-0.5 * ((r - theta_px) / 1.0) ** 2) * (np.cos(angle - phase) > 0.5)
     return np.stack([ring * f for f in (0.6, 1.0, 1.2)]).astype(np.float32) * 4.0
+
+
+def default_config() -> dict:
+    """The schema's defaults around one tiny synthetic dataset (validated as the Snakefile does)."""
+    return validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 4}}})
+
+
+def gate_settings():
+    """The default `gates` block as the gates stage parses it (science keys only)."""
+    from stronglens.config.settings import parse_settings
+    from stronglens.config.validation import GATES_EXECUTION_KEYS, without
+    from stronglens.gates.settings import GateSettings
+
+    return parse_settings(GateSettings, without(default_config()["gates"], GATES_EXECUTION_KEYS), "gates")
+
+
+def gate_thresholds():
+    """The default `gates.thresholds`, parsed."""
+    return gate_settings().thresholds

@@ -6,18 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import validated
+from helpers import gate_thresholds, validated
 
 from stronglens.data.integrity import check_pairs, check_splits, split_overlaps
 from stronglens.data.manifest import ManifestError, build_manifests
 from stronglens.data.normalise import PreprocessError, annulus_stats, preprocess, radial_median_profile
 from stronglens.data.preprocess_splits import preprocess_manifest
+from stronglens.data.settings import PreprocessSettings
 from stronglens.gates.model_free import cv_lr_auc, data_gates
+from stronglens.gates.settings import DataGateSettings
 from stronglens.stages.build_manifest import read_shard
 from stronglens.storage.artifacts import write_parquet
 from stronglens.storage.blobs import encode_bands
 from stronglens.storage.shards import ImageError
 from stronglens.survey.synthetic.survey import simulate_shard
+
+RAW_ROBUST = PreprocessSettings(mode="raw_robust", annulus=(20, 32), clip=10, stretch="none")
 
 MCFG = {"split_by": "brick", "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "subsample": None, "tier_weights": {"A": 1.0, "B": 0.5}}
 SHAPE = (3, 64, 64)
@@ -25,7 +29,6 @@ SHAPE = (3, 64, 64)
 
 @pytest.fixture(scope="module")
 def shard_file(tmp_path_factory):
-    from helpers import validated
 
     block = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 60, "shard_size": 60,
                                           "footprint": {"n_fields": 12, "field_radius_deg": 0.2}}}})["datasets"]["d"]
@@ -83,7 +86,7 @@ def test_bad_corrupt_blob_fails_check_and_preprocess(shard_file, tmp_path):
     assert not report["passed"] and report["failures"][0]["where"] == f"{path} row 3"
     outs = split_outputs(tmp_path)
     with pytest.raises(ValueError, match=r"row 3 field stamp_npz"):
-        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+        preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
     assert not any(p.exists() for pair in outs.values() for p in pair)  # never a partial array
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -100,7 +103,7 @@ def test_bad_nan_pixels(shard_file, tmp_path):
     assert report["failures"][0]["failed"] == ["no_nan_inf"]
     outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 4 field ctrl_stamp_npz.*NaN"):
-        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+        preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
 
 
 def test_bad_wrong_shape(shard_file, tmp_path):
@@ -113,7 +116,7 @@ def test_bad_wrong_shape(shard_file, tmp_path):
     assert set(report["failures"][0]["failed"]) == {"shape_match", "expected_shape"}
     outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 5 field stamp_npz: shape"):
-        preprocess_manifest(paired, {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}, outs, SHAPE, {})
+        preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
 
 
 def test_bad_missing_column(shard_file, tmp_path):
@@ -205,7 +208,7 @@ def test_preprocess_writes_aligned_split_arrays(shard_file, tmp_path):
     path, df = shard_file
     paired, _ = manifests_of(path)
     outs = split_outputs(tmp_path)
-    pp = {"mode": "raw_robust", "annulus": [20, 32], "clip": 10, "stretch": "none"}
+    pp = RAW_ROBUST
     counts = preprocess_manifest(paired, pp, outs, SHAPE, {})
     assert sum(counts.values()) == len(paired)
     arr = np.load(outs["val"][0], mmap_mode="r")
@@ -232,8 +235,8 @@ def _toy_inputs(n_hosts: int, core_signal: float, seed: int):
     return x, index
 
 
-THRESHOLDS = validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 4}}})["gates"]["thresholds"]
-GCFG = {"core_px": 10, "annulus_px": [4, 12], "folds": 5, "max_samples": 4000, "theta_e_bins": [0.5, 1.5, 3.0]}
+THRESHOLDS = gate_thresholds()
+GCFG = DataGateSettings(core_px=10, annulus_px=(4, 12), folds=5, max_samples=4000, theta_e_bins=(0.5, 1.5, 3.0))
 
 
 def test_core_gate_fails_on_a_planted_core_signal_and_passes_without():

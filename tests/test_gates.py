@@ -17,10 +17,10 @@ SIZE = 33
 THETA_E = 1.6  # arcsec: 6.1 px, the arc_image ring radius
 
 
-def gates_cfg() -> dict:
-    from helpers import validated
+def gates_cfg():
+    from helpers import gate_settings
 
-    return validated({"datasets": {"d": {"source": "synthetic", "n_pairs": 4}}})["gates"]
+    return gate_settings()
 
 
 def eval_split(n_pairs: int = 60, core_boost: float = 0.0, seed: int = 0):
@@ -170,7 +170,7 @@ def test_masks_touch_only_their_pixels():
      ("theta_e_min_auroc", 0.75, "WARN"), ("theta_e_min_auroc", 0.65, "FAIL"), ("auroc", None, "N/A")],
 )
 def test_gate_record_follows_direction_and_thresholds(name, value, status):
-    assert gate_record(name, value, gates_cfg()["thresholds"])["status"] == status
+    assert gate_record(name, value, gates_cfg().thresholds)["status"] == status
 
 
 @pytest.mark.parametrize(

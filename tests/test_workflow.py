@@ -102,8 +102,8 @@ def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
 
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
-    assert counts == {"all": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
-                      **ALL_FIGURES, "figures_run": 1}
+    assert counts == {"all": 1, "run_settings": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2,
+                      "selection_gather": 1, **ALL_FIGURES, "figures_run": 1}
 
 
 def test_selection_fprs_rerun_only_the_gather_and_its_figures(workdir, tmp_path):
@@ -117,6 +117,11 @@ def test_selection_scoring_batch_and_device_rerun_nothing(workdir, tmp_path):
     assert counts == {}
 
 
+def test_gates_scoring_batch_and_device_rerun_nothing(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("gates", {}).update(batch=17, device="cpu"))
+    assert counts == {}
+
+
 def test_training_threads_rerun_nothing(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(threads=2, num_workers=1, eval_batch=64))
     assert counts == {}
@@ -127,9 +132,23 @@ def test_set_threads_reruns_nothing(workdir):
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr, proc.stderr[-2000:]
 
 
+def test_set_threads_reaches_torch_in_a_real_run(tmp_path):
+    """--set-threads train=1 reaches the job's {threads}, the stage's --threads and torch; run_info records it."""
+    wd = scratch_workflow(tmp_path / "wf")
+    target = "results/runs/tiny_paired/run_info.json"
+    proc = snakemake(wd, "--configfile", "config/test.yaml", target, "--cores", "2", "-p", "--set-threads", "train=1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    train_cmd = [line for line in (proc.stdout + proc.stderr).splitlines() if "stages.train " in line]
+    assert train_cmd and " --threads 1 " in train_cmd[0]
+    info = json.loads((wd / target).read_text())
+    assert info["execution"]["threads"] == 1 and info["device"]["torch_threads"] == 1
+    settings = json.loads((wd / "results" / "settings" / "runs" / "tiny_paired.json").read_text())
+    assert "threads" not in settings["train"] and settings["train"]["lr"] == info["run_config"]["train"]["lr"]
+
+
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
-    assert counts == {"all": 1, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
+    assert counts == {"all": 1, "run_settings": 2, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
                       **ALL_FIGURES}
 
 

@@ -16,6 +16,8 @@ from stronglens.config.validation import (
     without,
 )
 from stronglens.config.selection_grid import resolved_grid
+from stronglens.config.settings import settings_keys
+from stronglens.selection.settings import SelectionFigureSettings, SelectionGatherSettings, SelectionShardSettings
 
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
@@ -195,12 +197,12 @@ def figures_paired_arg(wc):
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
 
 
-# Exact slices of the selection block: what changes the injections and scores, what only the tables read,
-# and what the figures read. batch and device are execution settings (the shard rule's resources).
-SELECTION_SHARD_KEYS = ("grid", "sensitivity", "hosts", "host_split", "host_model", "max_retries", "compile_engine",
-                        "prior", "also_priors")
-SELECTION_GATHER_KEYS = ("thresholds", "fprs", "beta_frac_max", "prior", "also_priors")
-SELECTION_FIGURE_KEYS = ("grid", "hosts", "host_model", "prior", "also_priors", "thresholds")
+# Exact slices of the selection block, each the fields of the settings class its stage parses: what changes
+# the injections and scores, what only the tables read, and what the figures read. batch and device are
+# execution settings (the shard rule's resources).
+SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
+SELECTION_GATHER_KEYS = settings_keys(SelectionGatherSettings)
+SELECTION_FIGURE_KEYS = settings_keys(SelectionFigureSettings)
 
 
 def gates_science():

@@ -13,8 +13,9 @@ Conventions of the settings classes (defined in each stage package's
 - lists become tuples (the objects are frozen and hashable);
 - a field whose config key is not a Python name (``pass``) gives the key in
   ``field(metadata={"key": ...})``;
-- `as_dict` gives back the config slice exactly (JSON types, config keys), so
-  provenance records and hashes are those of the config itself.
+- `as_dict` gives back the config slice exactly (JSON types, config keys, and
+  only the keys the slice named: a default filled in by the class is not
+  added), so provenance records and hashes are those of the config itself.
 
 Standard library only: the Snakefile imports this package.
 """
@@ -31,6 +32,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+GIVEN = "_settings_given"  # attribute holding the fields a parsed object's slice named
 
 
 class SettingsError(ValueError):
@@ -127,7 +131,9 @@ def parse_settings(cls: type[T], data: Any, where: str) -> T:
     if missing:
         raise SettingsError(f"{where}: missing key {missing[0]!r}")
     values = {f.name: _convert(data[k], hints[f.name], f"{where}.{k}") for k, f in by_key.items() if k in data}
-    return cls(**values)
+    obj = cls(**values)
+    object.__setattr__(obj, GIVEN, frozenset(values))  # so as_dict gives back this slice, defaults not added
+    return obj
 
 
 def load_settings(cls: type[T], source: str, where: str) -> T:
@@ -146,10 +152,16 @@ def load_settings(cls: type[T], source: str, where: str) -> T:
     return parse_settings(cls, data, where)
 
 
+def settings_keys(cls: type) -> tuple[str, ...]:
+    """The config keys a settings class reads: the exact slice a rule passes to its stage."""
+    return tuple(_key(f) for f in dataclasses.fields(cls) if f.init)
+
+
 def as_dict(obj: Any) -> Any:
     """The config slice a settings object was parsed from: config keys, lists, dicts (JSON types)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {_key(f): as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        given = getattr(obj, GIVEN, None)
+        return {_key(f): as_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj) if given is None or f.name in given}
     if isinstance(obj, (list, tuple)):
         return [as_dict(v) for v in obj]
     if isinstance(obj, Mapping):
