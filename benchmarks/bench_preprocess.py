@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from timing import timed
 
+from stronglens.config.settings import parse_settings, settings_keys
 from stronglens.data.manifest import build_manifests
 from stronglens.data.normalise import preprocess
 from stronglens.data.preprocess_splits import preprocess_manifest
-from stronglens.data.settings import PreprocessSettings
+from stronglens.data.settings import ManifestSettings, PreprocessSettings
 from stronglens.stages.build_manifest import read_shard
 from stronglens.storage.artifacts import write_parquet
 from stronglens.survey.synthetic.survey import simulate_shard
@@ -34,6 +35,11 @@ MODES = {
 }
 
 
+
+
+def manifest_settings(block: dict) -> ManifestSettings:
+    """The manifest slice of a dataset block, parsed as the build_manifest stage does."""
+    return parse_settings(ManifestSettings, {k: block[k] for k in settings_keys(ManifestSettings)}, "dataset")
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -57,11 +63,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         shard = Path(tmp) / "part-0.parquet"
         write_parquet(simulate_shard(block, "bench", 0, seed=1), shard)
-        paired, _ = build_manifests([(str(shard), read_shard(str(shard)))], block, seed=1)
+        paired, _ = build_manifests([(str(shard), read_shard(str(shard)))], manifest_settings(block), seed=1)
         n_img = len(paired)
         outs = {s: (Path(tmp) / f"{s}.npy", Path(tmp) / f"{s}.index.parquet") for s in ("train", "val", "test")}
         for name, pp in MODES.items():
-            rate = n_img / timed(lambda pp=pp: preprocess_manifest(paired, PreprocessSettings(**pp), outs, (3, args.stamp, args.stamp), {}), repeat=2)
+            settings = PreprocessSettings(**pp)
+            rate = n_img / timed(lambda settings=settings: preprocess_manifest(paired, settings, outs, (3, args.stamp, args.stamp), {}),
+                                 repeat=2)
             print(f"{name + ' (stage, from shard)':<44}{rate:>12.0f} images/s   ratio to copy {rate / copy_rate:.4f}")
 
 

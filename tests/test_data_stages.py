@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from stronglens.data.integrity import check_pairs, check_splits, split_overlaps
 from stronglens.data.manifest import ManifestError, build_manifests
 from stronglens.data.normalise import PreprocessError, annulus_stats, preprocess, radial_median_profile
 from stronglens.data.preprocess_splits import preprocess_manifest
-from stronglens.data.settings import PreprocessSettings
+from stronglens.data.settings import ManifestSettings, PreprocessSettings
 from stronglens.gates.model_free import cv_lr_auc, data_gates
 from stronglens.gates.settings import DataGateSettings
 from stronglens.stages.build_manifest import read_shard
@@ -23,7 +25,8 @@ from stronglens.survey.synthetic.survey import simulate_shard
 
 RAW_ROBUST = PreprocessSettings(mode="raw_robust", annulus=(20, 32), clip=10, stretch="none")
 
-MCFG = {"split_by": "brick", "splits": {"train": 0.6, "val": 0.2, "test": 0.2}, "subsample": None, "tier_weights": {"A": 1.0, "B": 0.5}}
+MCFG = ManifestSettings(split_by="brick", splits={"train": 0.6, "val": 0.2, "test": 0.2}, subsample=None,
+                        tier_weights={"A": 1.0, "B": 0.5})
 SHAPE = (3, 64, 64)
 
 
@@ -68,7 +71,7 @@ def test_manifests_are_paired_unpaired_and_spatially_split(shard_file):
 
 def test_subsample_keeps_pairs_and_balance(shard_file):
     path, _ = shard_file
-    cfg = {**MCFG, "subsample": 0.5}
+    cfg = replace(MCFG, subsample=0.5)
     paired, _ = build_manifests([(str(path), read_shard(str(path)))], cfg, seed=1)
     assert paired.groupby("host_id")["label"].apply(lambda s: sorted(s) == [0, 1]).all()
     assert paired["host_id"].nunique() < 60

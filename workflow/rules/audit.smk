@@ -4,9 +4,9 @@
 rule pipeline_info:
     """Config snapshot (defaults filled in), package versions, git commit, Snakemake and Python versions."""
     output:
-        config=f"{RESULTS}/pipeline_info/config.yaml",
+        config=path("pipeline_info", file="config.yaml"),
         software=report(
-            f"{RESULTS}/pipeline_info/software.json",
+            path("pipeline_info", file="software.json"),
             caption="../report/pipeline_info.rst",
             category="4. Provenance",
             labels={"figure": "software and commit"},
@@ -16,9 +16,9 @@ rule pipeline_info:
         repo=workflow.basedir,
         code=code("pipeline_info"),
     log:
-        f"{RESULTS}/logs/pipeline_info.log",
+        job_log("pipeline_info"),
     benchmark:
-        f"{RESULTS}/benchmarks/pipeline_info.tsv"
+        job_benchmark("pipeline_info")
     conda:
         "../envs/stronglens.yaml"
     shell:

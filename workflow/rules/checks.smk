@@ -6,18 +6,18 @@ rule build_manifest:
     input:
         shard_paths,
     output:
-        paired=f"{RESULTS}/data/{{dataset}}/manifest-paired.parquet",
-        unpaired=f"{RESULTS}/data/{{dataset}}/manifest-unpaired.parquet",
+        paired=path("manifest", pairing="paired"),
+        unpaired=path("manifest", pairing="unpaired"),
     params:
         cfg=lambda wc: as_json(manifest_cfg(wc.dataset)),
         seed=config["seed"],
         code=code("build_manifest"),
     log:
-        f"{RESULTS}/logs/build_manifest/{{dataset}}.log",
+        job_log("build_manifest", "{dataset}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/build_manifest/{{dataset}}.tsv"
+        job_benchmark("build_manifest", "{dataset}")
     shell:
         "python -m stronglens.stages.build_manifest --config {params.cfg:q} --seed {params.seed}"
         " --code-hash {params.code} --paired {output.paired:q} --unpaired {output.unpaired:q} {input:q} > {log:q} 2>&1"
@@ -29,15 +29,15 @@ rule check_splits:
         rules.build_manifest.output.paired,
         rules.build_manifest.output.unpaired,
     output:
-        f"{RESULTS}/checks/{{dataset}}/splits.json",
+        path("check", check="splits"),
     params:
         code=code("check_splits"),
     log:
-        f"{RESULTS}/logs/check_splits/{{dataset}}.log",
+        job_log("check_splits", "{dataset}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/check_splits/{{dataset}}.tsv"
+        job_benchmark("check_splits", "{dataset}")
     shell:
         "python -m stronglens.stages.check_splits --out {output:q} {input:q} > {log:q} 2>&1"
 
@@ -48,7 +48,7 @@ rule check_pairs:
         manifest=check_manifest,
         shards=shard_paths,
     output:
-        f"{RESULTS}/checks/{{dataset}}/pairs.json",
+        path("check", check="pairs"),
     params:
         sample=lambda wc: dataset_cfg(wc.dataset)["check_pairs_sample"],
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
@@ -56,11 +56,11 @@ rule check_pairs:
         seed=config["seed"],
         code=code("check_pairs"),
     log:
-        f"{RESULTS}/logs/check_pairs/{{dataset}}.log",
+        job_log("check_pairs", "{dataset}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/check_pairs/{{dataset}}.tsv"
+        job_benchmark("check_pairs", "{dataset}")
     shell:
         "python -m stronglens.stages.check_pairs --manifest {input.manifest:q} --sample {params.sample}"
         " --seed {params.seed} --stamp-size {params.stamp} --max-abs {params.max_abs} --out {output:q} > {log:q} 2>&1"

@@ -1,11 +1,15 @@
-# Input functions and helpers shared by the rule files (stdlib only).
+# Helpers that every workflow file includes (stdlib only). Four parts, in order: constants, paths, config slices with
+# input functions, targets. Every results/ path is written once, in PATHS, and named with path().
 import json
 import math
 import os
+import re
 import shlex
 from types import SimpleNamespace
 
 from stronglens.config.codehash import stage_code_hash
+from stronglens.config.selection_grid import resolved_grid
+from stronglens.config.settings import settings_keys
 from stronglens.config.validation import (
     GATES_EXECUTION_KEYS,
     catalog_rows,
@@ -15,22 +19,129 @@ from stronglens.config.validation import (
     science_run,
     without,
 )
-from stronglens.config.selection_grid import resolved_grid
-from stronglens.config.settings import settings_keys
+from stronglens.data.settings import ManifestSettings
 from stronglens.selection.settings import SelectionFigureSettings, SelectionGatherSettings, SelectionShardSettings
+
+# -- constants ---------------------------------------------------------------------------------------
 
 SRC = str(Path(workflow.basedir) / "src")
 RESULTS = config["results_dir"]
+CAPTIONS = "../report"
+
+SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
+RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
+RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
+SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
+DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict.DATA_GATES
+
+SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
+RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
+
+# -- paths -------------------------------------------------------------------------------------------
+
+# Every output under results/, by kind. {field}s left unfilled by path() stay Snakemake wildcards.
+PATHS = {
+    "shard": "data/{dataset}/pairs/part-{part}.parquet",
+    "survey_summary": "data/{dataset}/summary.json",
+    "manifest": "data/{dataset}/manifest-{pairing}.parquet",
+    "folder": "data/{dataset}/{pairing}/{mode}",
+    "split": "data/{dataset}/{pairing}/{mode}/{split}.{ext}",
+    "check": "checks/{dataset}/{check}.json",
+    "data_gates": "gates/data/{dataset}-{mode}.json",
+    "run_settings": "settings/runs/{run}.json",
+    "run": "runs/{run}/{file}",
+    "gates": "gates/{run}.json",
+    "scores": "gates/{run}.scores.parquet",
+    "experiments": "experiments.tsv",
+    "compare": "compare/{a}--{b}.json",
+    "selection_shard": "selection/{run}/shard-{scatteritem}.parquet",
+    "selection": "selection/{run}/{file}",
+    "figure": "figures/{run}/{file}",
+    "overview": "figures/{file}",
+    "pipeline_info": "pipeline_info/{file}",
+    "log": "logs/{rule}/{job}.log",
+    "benchmark": "benchmarks/{rule}/{job}.tsv",
+    "rule_log": "logs/{rule}.log",
+    "rule_benchmark": "benchmarks/{rule}.tsv",
+}
+
+
+def path(kind, **fields):
+    """results/<PATHS[kind]>, the given fields filled in; the others stay {wildcards} for Snakemake."""
+    template = PATHS[kind]
+    values = {name: fields.get(name, f"{{{name}}}") for name in re.findall(r"{(\w+)}", template)}
+    unknown = set(fields) - set(values)
+    if unknown:
+        raise ValueError(f"path {kind!r} has no field(s) {sorted(unknown)} (template {template})")
+    return f"{RESULTS}/{template.format(**values)}"
+
+
+def job_log(rule, job=None):
+    """results/logs/<rule>/<job>.log (job may hold wildcards, e.g. '{dataset}'); logs/<rule>.log for a single job."""
+    return path("log", rule=rule, job=job) if job else path("rule_log", rule=rule)
+
+
+def job_benchmark(rule, job=None):
+    """results/benchmarks/<rule>/<job>.tsv, or benchmarks/<rule>.tsv for a single job."""
+    return path("benchmark", rule=rule, job=job) if job else path("rule_benchmark", rule=rule)
+
+
+def run_folder(run, pairing=None):
+    """Preprocessed folder a run reads (its own pairing, or the one given)."""
+    r = RUNS[run]
+    return path("folder", dataset=r["dataset"], pairing=pairing or r["pairing"], mode=r["preprocessing"])
+
+
+def split_files(folder, splits, exts=("npy", "index.parquet")):
+    """The array and index file of each split of a preprocessed folder."""
+    return [f"{folder}/{s}.{ext}" for s in splits for ext in exts]
+
+
+def split_outputs(**fields):
+    """A preprocessed folder's outputs, named as the preprocess stage declares them: <split>, <split>_index."""
+    out = {}
+    for split in SPLITS:
+        out[split] = path("split", split=split, ext="npy", **fields)
+        out[f"{split}_index"] = path("split", split=split, ext="index.parquet", **fields)
+    return out
+
+
+def figure_outputs(names, category):
+    """PNG (in the report, captioned) and PDF of each named figure of one run."""
+    out = {}
+    for name in names:
+        out[name] = report(
+            path("figure", file=f"{name}.png"),
+            caption=f"{CAPTIONS}/{name}.rst",
+            category=category,
+            subcategory="{run}",
+            labels={"run": "{run}", "figure": name.replace("_", " ")},
+        )
+        out[f"{name}_pdf"] = path("figure", file=f"{name}.pdf")
+    return out
+
+
+def out_args(wildcards, output):
+    """`name=path` for every named output of a job: the stage's --out, so outputs are declared once, in the rule."""
+    return " ".join(f"{name}={shlex.quote(p)}" for name, p in output.items())
+
+
+# -- config slices and input functions ---------------------------------------------------------------
+
+# Each stage gets exactly the keys its settings class reads (stronglens.<stage>.settings).
+MANIFEST_KEYS = settings_keys(ManifestSettings)
+CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
+SHARDING_KEYS = ("n_pairs", "shard_size")
+# The selection block serves three rules: what changes the injections and scores, what only the tables
+# read, and what the figures read. batch and device are execution settings (the shard rule's resources).
+SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
+SELECTION_GATHER_KEYS = settings_keys(SelectionGatherSettings)
+SELECTION_FIGURE_KEYS = settings_keys(SelectionFigureSettings)
 
 
 def as_json(obj):
     """Canonical JSON of a config slice: the params text Snakemake compares."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
-def out_args(wildcards, output):
-    """`name=path` for every named output of a job: the stage's --out, so outputs are declared once, in the rule."""
-    return " ".join(f"{name}={shlex.quote(path)}" for name, path in output.items())
 
 
 def code(stage):
@@ -42,6 +153,11 @@ def dataset_cfg(dataset):
     return config["datasets"][dataset]
 
 
+def n_rows(dataset):
+    ds = dataset_cfg(dataset)
+    return catalog_rows(dataset, ds) if ds["source"] == "cutouts" else ds["n_pairs"]
+
+
 def n_shards(dataset):
     ds = dataset_cfg(dataset)
     if ds["source"] == "parquet":
@@ -49,79 +165,15 @@ def n_shards(dataset):
     return math.ceil(n_rows(dataset) / ds["shard_size"])
 
 
-def n_rows(dataset):
-    ds = dataset_cfg(dataset)
-    return catalog_rows(dataset, ds) if ds["source"] == "cutouts" else ds["n_pairs"]
-
-
 def pairings(dataset):
     """Manifest variants a dataset has: cutouts are unpaired only."""
     return ["unpaired"] if dataset_cfg(dataset)["source"] == "cutouts" else ["paired", "unpaired"]
-
-
-def gate_inputs(kind):
-    """data_gates inputs: every pairing's split arrays (kind 'npy') or indexes (kind 'index.parquet')."""
-
-    def inputs(wc):
-        return [
-            f"{RESULTS}/data/{wc.dataset}/{p}/{wc.mode}/{s}.{kind}"
-            for p in pairings(wc.dataset)
-            for s in SPLITS
-        ]
-
-    return inputs
-
-
-def gate_folders(wc):
-    return " ".join(f"--input {p} {RESULTS}/data/{wc.dataset}/{p}/{wc.mode}" for p in pairings(wc.dataset))
-
-
-def cutout_catalog(wc):
-    return os.path.expanduser(dataset_cfg(wc.dataset)["catalog"])
-
-
-def cutout_root_arg(wc):
-    root = dataset_cfg(wc.dataset)["cutout_root"]
-    return f"--root {shlex.quote(os.path.expanduser(root))}" if root else ""
-
-
-def check_manifest(wc):
-    """check_pairs reads the paired manifest, or the unpaired one for an unpaired source."""
-    return f"{RESULTS}/data/{wc.dataset}/manifest-{pairings(wc.dataset)[0]}.parquet"
 
 
 def datasets_from(source):
     """Regex matching the names of datasets with this source (never matches if none)."""
     names = [n for n, ds in config["datasets"].items() if ds["source"] == source]
     return "|".join(names) if names else "(?!x)x"
-
-
-def ingest_input(wildcards):
-    return input_files(wildcards.dataset, dataset_cfg(wildcards.dataset))[int(wildcards.part)]
-
-
-def shard_paths(wildcards):
-    return expand(
-        f"{RESULTS}/data/{wildcards.dataset}/pairs/part-{{part}}.parquet",
-        part=range(n_shards(wildcards.dataset)),
-    )
-
-
-SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
-
-
-def split_outputs(folder):
-    """A preprocessed folder's outputs, named as the preprocess stage declares them: <split>, <split>_index."""
-    out = {}
-    for split in SPLITS:
-        out[split] = f"{folder}/{split}.npy"
-        out[f"{split}_index"] = f"{folder}/{split}.index.parquet"
-    return out
-MANIFEST_KEYS = ("split_by", "splits", "subsample", "tier_weights")
-CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
-
-
-SHARDING_KEYS = ("n_pairs", "shard_size")
 
 
 def survey_cfg(dataset):
@@ -141,12 +193,21 @@ def shard_rows(wildcards):
     return f"{start} {min(n_rows(wildcards.dataset), start + ds['shard_size'])}"
 
 
-DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")
+def shard_paths(wildcards):
+    return [path("shard", dataset=wildcards.dataset, part=part) for part in range(n_shards(wildcards.dataset))]
 
 
-def data_gate_thresholds():
-    """The data gates' slice of gates.thresholds: the one table both data and model gates read."""
-    return {k: config["gates"]["thresholds"][k] for k in DATA_GATES}
+def ingest_input(wildcards):
+    return input_files(wildcards.dataset, dataset_cfg(wildcards.dataset))[int(wildcards.part)]
+
+
+def cutout_catalog(wc):
+    return os.path.expanduser(dataset_cfg(wc.dataset)["catalog"])
+
+
+def cutout_root_arg(wc):
+    root = dataset_cfg(wc.dataset)["cutout_root"]
+    return f"--root {shlex.quote(os.path.expanduser(root))}" if root else ""
 
 
 def manifest_cfg(dataset):
@@ -154,55 +215,28 @@ def manifest_cfg(dataset):
     return {k: dataset_cfg(dataset)[k] for k in MANIFEST_KEYS}
 
 
-def all_targets():
-    targets = [f"{RESULTS}/data/{name}/summary.json" for name in config["datasets"]]
-    targets += [
-        f"{RESULTS}/gates/data/{name}-{mode}.json"
-        for name in config["datasets"]
-        for mode in config["preprocessing"]
-    ]
-    targets += [f"{RESULTS}/runs/{run}/{name}" for run in RUNS for name in RUN_OUTPUTS.values()]
-    targets += [f"{RESULTS}/gates/{run}.json" for run in RUNS]
-    if RUNS:
-        targets.append(f"{RESULTS}/experiments.tsv")
-    targets += [f"{RESULTS}/selection/{run}/summary.json" for run in SELECTION_RUNS]
-    targets += figure_targets()
-    targets.append(f"{RESULTS}/pipeline_info/config.yaml")
-    return targets
+def check_manifest(wc):
+    """check_pairs reads the paired manifest, or the unpaired one for an unpaired source."""
+    return path("manifest", dataset=wc.dataset, pairing=pairings(wc.dataset)[0])
 
 
-def figure_targets():
-    """Every figure the report shows: per run, per selection run, and across runs."""
-    targets = [f"{RESULTS}/figures/{run}/{name}.png" for run in RUNS for name in RUN_FIGURES]
-    targets += [f"{RESULTS}/figures/{run}/{name}.png" for run in SELECTION_RUNS for name in SELECTION_FIGURES]
-    if RUNS:
-        targets += [f"{RESULTS}/figures/runs.png", f"{RESULTS}/figures/experiments.html"]
-    return targets
+def gate_inputs(kind):
+    """data_gates inputs: every pairing's split arrays (kind 'npy') or indexes (kind 'index.parquet')."""
+
+    def inputs(wc):
+        return [path("split", dataset=wc.dataset, pairing=p, mode=wc.mode, split=s, ext=kind)
+                for p in pairings(wc.dataset) for s in SPLITS]
+
+    return inputs
 
 
-def figures_paired_inputs(wc):
-    """The run's paired evaluation split (gallery), when its dataset has pairs."""
-    if not has_pairs(wc.run):
-        return []
-    split = config["gates"]["eval_split"]
-    return [f"{run_folder(wc.run, 'paired')}/{split}.{ext}" for ext in ("npy", "index.parquet")] + shard_paths(
-        SimpleNamespace(dataset=RUNS[wc.run]["dataset"])
-    )
+def gate_folders(wc):
+    return " ".join(f"--input {p} {path('folder', dataset=wc.dataset, pairing=p, mode=wc.mode)}" for p in pairings(wc.dataset))
 
 
-def figures_paired_arg(wc):
-    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
-
-
-SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
-
-
-# Exact slices of the selection block, each the fields of the settings class its stage parses: what changes
-# the injections and scores, what only the tables read, and what the figures read. batch and device are
-# execution settings (the shard rule's resources).
-SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
-SELECTION_GATHER_KEYS = settings_keys(SelectionGatherSettings)
-SELECTION_FIGURE_KEYS = settings_keys(SelectionFigureSettings)
+def data_gate_thresholds():
+    """The data gates' slice of gates.thresholds: the one table both data and model gates read."""
+    return {k: config["gates"]["thresholds"][k] for k in DATA_GATES}
 
 
 def gates_science():
@@ -210,9 +244,53 @@ def gates_science():
     return without(config["gates"], GATES_EXECUTION_KEYS)
 
 
-def run_settings_file(wc):
-    """The small JSON file of a run's science settings that the run_settings rule writes."""
-    return f"{RESULTS}/settings/runs/{wc.run}.json"
+def run_preprocessing(run):
+    return config["preprocessing"][RUNS[run]["preprocessing"]]
+
+
+def has_pairs(run):
+    return "paired" in pairings(RUNS[run]["dataset"])
+
+
+def uses_hard_negatives(run):
+    return RUNS[run]["train"]["hard_negatives"]["ratio"] > 0
+
+
+def train_inputs(wc):
+    """train and val arrays + indexes of the run's folder, and the paired train split for hard negatives."""
+    files = split_files(run_folder(wc.run), ("train", "val"))
+    if uses_hard_negatives(wc.run):
+        files += split_files(run_folder(wc.run, "paired"), ("train",))
+    return sorted(set(files))
+
+
+def paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if uses_hard_negatives(wc.run) else ""
+
+
+def gates_inputs(wc):
+    """Evaluation and validation splits of the run's folder, and the paired evaluation split for hard negatives."""
+    g = config["gates"]
+    files = split_files(run_folder(wc.run), (g["eval_split"], g["val_split"]))
+    if has_pairs(wc.run):
+        files += split_files(run_folder(wc.run, "paired"), (g["eval_split"],))
+    return sorted(set(files))
+
+
+def gates_paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
+
+
+def figures_paired_inputs(wc):
+    """The run's paired evaluation split (gallery), when its dataset has pairs, and the raw shards."""
+    if not has_pairs(wc.run):
+        return []
+    split = config["gates"]["eval_split"]
+    return split_files(run_folder(wc.run, "paired"), (split,)) + shard_paths(SimpleNamespace(dataset=RUNS[wc.run]["dataset"]))
+
+
+def figures_paired_arg(wc):
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
 def selection_cfg(keys):
@@ -229,79 +307,35 @@ def selection_psf(wc):
 
 def selection_inputs(wc):
     """The run's best.pt, and with selection.hosts = dataset its manifest and shards (the hosts' pixels)."""
-    inputs = {"checkpoint": f"{RESULTS}/runs/{wc.run}/best.pt"}
+    inputs = {"checkpoint": path("run", run=wc.run, file="best.pt")}
     if config["selection"]["hosts"] == "dataset":
         r = RUNS[wc.run]
-        inputs["manifest"] = f"{RESULTS}/data/{r['dataset']}/manifest-{r['pairing']}.parquet"
-        inputs["checks"] = [f"{RESULTS}/checks/{r['dataset']}/{c}.json" for c in ("splits", "pairs")]
+        inputs["manifest"] = path("manifest", dataset=r["dataset"], pairing=r["pairing"])
+        inputs["checks"] = [path("check", dataset=r["dataset"], check=c) for c in ("splits", "pairs")]
         inputs["shards"] = shard_paths(SimpleNamespace(dataset=r["dataset"]))
     return inputs
 
 
-def run_preprocessing(run):
-    return config["preprocessing"][RUNS[run]["preprocessing"]]
+# -- targets -----------------------------------------------------------------------------------------
 
 
-RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
+def figure_targets():
+    """Every figure the report shows: per run, per selection run, and across runs."""
+    targets = [path("figure", run=run, file=f"{name}.png") for run in RUNS for name in RUN_FIGURES]
+    targets += [path("figure", run=run, file=f"{name}.png") for run in SELECTION_RUNS for name in SELECTION_FIGURES]
+    if RUNS:
+        targets += [path("overview", file="runs.png"), path("overview", file="experiments.html")]
+    return targets
 
 
-def has_pairs(run):
-    return "paired" in pairings(RUNS[run]["dataset"])
-
-
-def gates_inputs(wc):
-    """Evaluation and validation splits of the run's folder, and the paired evaluation split for hard negatives."""
-    g = config["gates"]
-    files = [f"{run_folder(wc.run)}/{s}.{ext}" for s in (g["eval_split"], g["val_split"]) for ext in ("npy", "index.parquet")]
-    if has_pairs(wc.run):
-        files += [f"{run_folder(wc.run, 'paired')}/{g['eval_split']}.{ext}" for ext in ("npy", "index.parquet")]
-    return sorted(set(files))
-
-
-def gates_paired_arg(wc):
-    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
-
-
-RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
-
-
-def run_folder(run, pairing=None):
-    """Preprocessed folder a run reads (its own pairing, or the one given)."""
-    r = RUNS[run]
-    return f"{RESULTS}/data/{r['dataset']}/{pairing or r['pairing']}/{r['preprocessing']}"
-
-
-def uses_hard_negatives(run):
-    return RUNS[run]["train"]["hard_negatives"]["ratio"] > 0
-
-
-def train_inputs(wc):
-    """train and val arrays + indexes of the run's folder, and the paired train split for hard negatives."""
-    folders = [(run_folder(wc.run), ("train", "val"))]
-    if uses_hard_negatives(wc.run):
-        folders.append((run_folder(wc.run, "paired"), ("train",)))
-    return sorted({f"{folder}/{s}.{ext}" for folder, splits in folders for s in splits for ext in ("npy", "index.parquet")})
-
-
-def paired_arg(wc):
-    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if uses_hard_negatives(wc.run) else ""
-
-
-RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
-SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
-CAPTIONS = "../report"
-
-
-def figure_outputs(names, category):
-    """PNG (in the report, captioned) and PDF of each named figure of one run."""
-    out = {}
-    for name in names:
-        out[name] = report(
-            f"{RESULTS}/figures/{{run}}/{name}.png",
-            caption=f"{CAPTIONS}/{name}.rst",
-            category=category,
-            subcategory="{run}",
-            labels={"run": "{run}", "figure": name.replace("_", " ")},
-        )
-        out[f"{name}_pdf"] = f"{RESULTS}/figures/{{run}}/{name}.pdf"
-    return out
+def all_targets():
+    targets = [path("survey_summary", dataset=name) for name in config["datasets"]]
+    targets += [path("data_gates", dataset=name, mode=mode) for name in config["datasets"] for mode in config["preprocessing"]]
+    targets += [path("run", run=run, file=file) for run in RUNS for file in RUN_OUTPUTS.values()]
+    targets += [path("gates", run=run) for run in RUNS]
+    if RUNS:
+        targets.append(path("experiments"))
+    targets += [path("selection", run=run, file="summary.json") for run in SELECTION_RUNS]
+    targets += figure_targets()
+    targets.append(path("pipeline_info", file="config.yaml"))
+    return targets

@@ -13,18 +13,18 @@ rule simulate_survey:
     wildcard_constraints:
         dataset=datasets_from("synthetic"),
     output:
-        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+        path("shard"),
     params:
         cfg=lambda wc: as_json(survey_cfg(wc.dataset)),
         rows=shard_rows,
         seed=config["seed"],
         code=code("simulate_survey"),
     log:
-        f"{RESULTS}/logs/simulate_survey/{{dataset}}/part-{{part}}.log",
+        job_log("simulate_survey", "{dataset}/part-{part}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/simulate_survey/{{dataset}}/part-{{part}}.tsv"
+        job_benchmark("simulate_survey", "{dataset}/part-{part}")
     shell:
         "python -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
         " --rows {params.rows} --seed {params.seed} --config {params.cfg:q}"
@@ -38,15 +38,15 @@ rule ingest_parquet:
     input:
         ingest_input,
     output:
-        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+        path("shard"),
     params:
         code=code("ingest_parquet"),
     log:
-        f"{RESULTS}/logs/ingest_parquet/{{dataset}}/part-{{part}}.log",
+        job_log("ingest_parquet", "{dataset}/part-{part}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/ingest_parquet/{{dataset}}/part-{{part}}.tsv"
+        job_benchmark("ingest_parquet", "{dataset}/part-{part}")
     shell:
         "python -m stronglens.stages.ingest_parquet --input {input:q} --code-hash {params.code}"
         " --out {output:q} > {log:q} 2>&1"
@@ -59,18 +59,18 @@ rule ingest_cutouts:
     input:
         cutout_catalog,
     output:
-        f"{RESULTS}/data/{{dataset}}/pairs/part-{{part}}.parquet",
+        path("shard"),
     params:
         rows=shard_rows,
         root=cutout_root_arg,
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
         code=code("ingest_cutouts"),
     log:
-        f"{RESULTS}/logs/ingest_cutouts/{{dataset}}/part-{{part}}.log",
+        job_log("ingest_cutouts", "{dataset}/part-{part}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/ingest_cutouts/{{dataset}}/part-{{part}}.tsv"
+        job_benchmark("ingest_cutouts", "{dataset}/part-{part}")
     shell:
         "python -m stronglens.stages.ingest_cutouts --catalog {input:q} --rows {params.rows} {params.root}"
         " --stamp-size {params.stamp} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
@@ -81,14 +81,14 @@ rule survey_summary:
     input:
         shard_paths,
     output:
-        f"{RESULTS}/data/{{dataset}}/summary.json",
+        path("survey_summary"),
     params:
         code=code("survey_summary"),
     log:
-        f"{RESULTS}/logs/survey_summary/{{dataset}}.log",
+        job_log("survey_summary", "{dataset}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/survey_summary/{{dataset}}.tsv"
+        job_benchmark("survey_summary", "{dataset}")
     shell:
         "python -m stronglens.stages.survey_summary --out {output:q} {input:q} > {log:q} 2>&1"

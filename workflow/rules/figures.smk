@@ -4,14 +4,14 @@
 rule figures_run:
     """Training curves, ROC, gate summary, AUROC per theta_E bin, core sensitivity, example gallery; gate table."""
     input:
-        history=f"{RESULTS}/runs/{{run}}/history.csv",
-        gates=f"{RESULTS}/gates/{{run}}.json",
-        scores=f"{RESULTS}/gates/{{run}}.scores.parquet",
+        history=path("run", file="history.csv"),
+        gates=path("gates"),
+        scores=path("scores"),
         paired=figures_paired_inputs,
     output:
         **figure_outputs(RUN_FIGURES, "2. Runs"),
         table=report(
-            f"{RESULTS}/figures/{{run}}/gates.html",
+            path("figure", file="gates.html"),
             caption=f"{CAPTIONS}/gates_table.rst",
             category="2. Runs",
             subcategory="{run}",
@@ -28,9 +28,9 @@ rule figures_run:
     wildcard_constraints:
         run=RUN_PATTERN,
     log:
-        f"{RESULTS}/logs/figures/{{run}}.log",
+        job_log("figures", "{run}"),
     benchmark:
-        f"{RESULTS}/benchmarks/figures/{{run}}.tsv"
+        job_benchmark("figures", "{run}")
     conda:
         "../envs/stronglens.yaml"
     shell:
@@ -42,9 +42,9 @@ rule figures_run:
 rule figures_selection:
     """Completeness heatmaps (theta_E x PSF per depth), marginals with intervals, sensitivity tornado, injected arcs."""
     input:
-        completeness=f"{RESULTS}/selection/{{run}}/completeness.parquet",
-        sensitivity=f"{RESULTS}/selection/{{run}}/sensitivity.parquet",
-        injections=f"{RESULTS}/selection/{{run}}/injections.parquet",
+        completeness=path("selection", file="completeness.parquet"),
+        sensitivity=path("selection", file="sensitivity.parquet"),
+        injections=path("selection", file="injections.parquet"),
     output:
         **figure_outputs(SELECTION_FIGURES, "3. Selection function"),
     params:
@@ -53,15 +53,15 @@ rule figures_selection:
         stamp=lambda wc: dataset_cfg(RUNS[wc.run]["dataset"])["stamp_size"],
         figures=as_json(config["figures"]),
         seed=config["seed"],
-        indir=lambda wc: f"{RESULTS}/selection/{wc.run}",
+        indir=lambda wc: os.path.dirname(path("selection", run=wc.run, file="summary.json")),
         out=out_args,
         code=code("figures_selection"),
     wildcard_constraints:
         run=RUN_PATTERN,
     log:
-        f"{RESULTS}/logs/figures/{{run}}-selection.log",
+        job_log("figures", "{run}-selection"),
     benchmark:
-        f"{RESULTS}/benchmarks/figures/{{run}}-selection.tsv"
+        job_benchmark("figures", "{run}-selection")
     conda:
         "../envs/stronglens.yaml"
     shell:
@@ -73,18 +73,18 @@ rule figures_selection:
 rule figures_compare:
     """Every run side by side (AUROC, shortcut figures, gate statuses) and the experiments table as HTML."""
     input:
-        reports=expand(f"{RESULTS}/gates/{{run}}.json", run=list(RUNS)),
-        experiments=f"{RESULTS}/experiments.tsv",
+        reports=expand(path("gates"), run=list(RUNS)),
+        experiments=path("experiments"),
     output:
         runs=report(
-            f"{RESULTS}/figures/runs.png",
+            path("overview", file="runs.png"),
             caption=f"{CAPTIONS}/runs.rst",
             category="1. Overview",
             labels={"figure": "all runs compared"},
         ),
-        runs_pdf=f"{RESULTS}/figures/runs.pdf",
+        runs_pdf=path("overview", file="runs.pdf"),
         table=report(
-            f"{RESULTS}/figures/experiments.html",
+            path("overview", file="experiments.html"),
             caption=f"{CAPTIONS}/experiments.rst",
             category="1. Overview",
             labels={"figure": "experiments table"},
@@ -94,9 +94,9 @@ rule figures_compare:
         out=out_args,
         code=code("figures_compare"),
     log:
-        f"{RESULTS}/logs/figures/compare.log",
+        job_log("figures", "compare"),
     benchmark:
-        f"{RESULTS}/benchmarks/figures/compare.tsv"
+        job_benchmark("figures", "compare")
     conda:
         "../envs/stronglens.yaml"
     shell:

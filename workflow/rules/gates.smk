@@ -4,11 +4,11 @@
 rule gates:
     """Model gates + data gates on the run's evaluation split; verdict and provenance."""
     input:
-        checkpoint=f"{RESULTS}/runs/{{run}}/best.pt",
+        checkpoint=path("run", file="best.pt"),
         arrays=gates_inputs,
     output:
-        report=f"{RESULTS}/gates/{{run}}.json",
-        scores=f"{RESULTS}/gates/{{run}}.scores.parquet",
+        report=path("gates"),
+        scores=path("scores"),
     params:
         cfg=as_json(gates_science()),
         data_gates=as_json(config["data_gates"]),
@@ -27,11 +27,11 @@ rule gates:
         torch_device=config["gates"]["device"],
         score_batch=config["gates"]["batch"],
     log:
-        f"{RESULTS}/logs/gates/{{run}}.log",
+        job_log("gates", "{run}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/gates/{{run}}.tsv"
+        job_benchmark("gates", "{run}")
     shell:
         "python -m stronglens.stages.gates --checkpoint {input.checkpoint:q} --data {params.data:q} {params.paired}"
         " --config {params.cfg:q} --data-gates {params.data_gates:q} --clip {params.clip:q} --seed {params.seed}"
@@ -42,14 +42,14 @@ rule gates:
 rule experiments:
     """Every run's settings and gate figures side by side (results/experiments.tsv)."""
     input:
-        reports=expand(f"{RESULTS}/gates/{{run}}.json", run=list(RUNS)),
-        infos=expand(f"{RESULTS}/runs/{{run}}/run_info.json", run=list(RUNS)),
+        reports=expand(path("gates"), run=list(RUNS)),
+        infos=expand(path("run", file="run_info.json"), run=list(RUNS)),
     output:
-        f"{RESULTS}/experiments.tsv",
+        path("experiments"),
     params:
         code=code("experiments"),
     log:
-        f"{RESULTS}/logs/experiments.log",
+        job_log("experiments"),
     conda:
         "../envs/stronglens.yaml"
     shell:
@@ -60,21 +60,21 @@ rule experiments:
 rule compare:
     """Paired DeLong test of two runs' AUROCs on the same evaluation samples, and their settings' diff."""
     input:
-        a=f"{RESULTS}/gates/{{a}}.json",
-        b=f"{RESULTS}/gates/{{b}}.json",
-        scores_a=f"{RESULTS}/gates/{{a}}.scores.parquet",
-        scores_b=f"{RESULTS}/gates/{{b}}.scores.parquet",
-        info_a=f"{RESULTS}/runs/{{a}}/run_info.json",
-        info_b=f"{RESULTS}/runs/{{b}}/run_info.json",
+        a=path("gates", run="{a}"),
+        b=path("gates", run="{b}"),
+        scores_a=path("scores", run="{a}"),
+        scores_b=path("scores", run="{b}"),
+        info_a=path("run", run="{a}", file="run_info.json"),
+        info_b=path("run", run="{b}", file="run_info.json"),
     output:
-        f"{RESULTS}/compare/{{a}}--{{b}}.json",
+        path("compare"),
     params:
         code=code("compare"),
     wildcard_constraints:
         a=RUN_PATTERN,
         b=RUN_PATTERN,
     log:
-        f"{RESULTS}/logs/compare/{{a}}--{{b}}.log",
+        job_log("compare", "{a}--{b}"),
     conda:
         "../envs/stronglens.yaml"
     shell:

@@ -4,23 +4,23 @@
 rule preprocess:
     """Normalised float32 arrays per split + index parquet; runs only after both checks passed."""
     input:
-        manifest=f"{RESULTS}/data/{{dataset}}/manifest-{{pairing}}.parquet",
-        splits_ok=f"{RESULTS}/checks/{{dataset}}/splits.json",
-        pairs_ok=f"{RESULTS}/checks/{{dataset}}/pairs.json",
+        manifest=path("manifest"),
+        splits_ok=path("check", check="splits"),
+        pairs_ok=path("check", check="pairs"),
         shards=shard_paths,
     output:
-        **split_outputs(f"{RESULTS}/data/{{dataset}}/{{pairing}}/{{mode}}"),
+        **split_outputs(),
     params:
         cfg=lambda wc: as_json(config["preprocessing"][wc.mode]),
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
         out=out_args,
         code=code("preprocess"),
     log:
-        f"{RESULTS}/logs/preprocess/{{dataset}}-{{pairing}}-{{mode}}.log",
+        job_log("preprocess", "{dataset}-{pairing}-{mode}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/preprocess/{{dataset}}-{{pairing}}-{{mode}}.tsv"
+        job_benchmark("preprocess", "{dataset}-{pairing}-{mode}")
     shell:
         "python -m stronglens.stages.preprocess --manifest {input.manifest:q} --config {params.cfg:q}"
         " --stamp-size {params.stamp} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
@@ -32,7 +32,7 @@ rule data_gates:
         arrays=gate_inputs("npy"),
         index=gate_inputs("index.parquet"),
     output:
-        f"{RESULTS}/gates/data/{{dataset}}-{{mode}}.json",
+        path("data_gates"),
     params:
         cfg=as_json(config["data_gates"]),
         thresholds=as_json(data_gate_thresholds()),
@@ -42,11 +42,11 @@ rule data_gates:
         seed=config["seed"],
         code=code("data_gates"),
     log:
-        f"{RESULTS}/logs/data_gates/{{dataset}}-{{mode}}.log",
+        job_log("data_gates", "{dataset}-{mode}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/data_gates/{{dataset}}-{{mode}}.tsv"
+        job_benchmark("data_gates", "{dataset}-{mode}")
     shell:
         "python -m stronglens.stages.data_gates --config {params.cfg:q} --thresholds {params.thresholds:q}"
         " --clip {params.clip:q} --seed {params.seed}"

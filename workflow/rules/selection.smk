@@ -6,7 +6,7 @@ rule selection_shard:
     input:
         unpack(selection_inputs),
     output:
-        f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet",
+        path("selection_shard"),
     params:
         selection=as_json(selection_cfg(SELECTION_SHARD_KEYS)),
         psf=lambda wc: as_json(selection_psf(wc)),
@@ -23,11 +23,11 @@ rule selection_shard:
         torch_device=config["selection"]["device"],
         score_batch=config["selection"]["batch"],
     log:
-        f"{RESULTS}/logs/selection/{{run}}/shard-{{scatteritem}}.log",
+        job_log("selection", "{run}/shard-{scatteritem}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/selection_shard/{{run}}-{{scatteritem}}.tsv"
+        job_benchmark("selection_shard", "{run}-{scatteritem}")
     shell:
         "python -m stronglens.stages.selection_shard --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
         " --stamp {params.stamp} --selection {params.selection:q} --shard {wildcards.scatteritem} --seed {params.seed}"
@@ -39,12 +39,12 @@ rule selection_shard:
 rule selection_gather:
     """Thresholds from the clean hosts, completeness with Beta intervals, marginals, sensitivity, summary."""
     input:
-        lambda wc: gather.selection(f"{RESULTS}/selection/{{run}}/shard-{{scatteritem}}.parquet", run=wc.run),
+        lambda wc: gather.selection(path("selection_shard"), run=wc.run),
     output:
-        injections=f"{RESULTS}/selection/{{run}}/injections.parquet",
-        completeness=f"{RESULTS}/selection/{{run}}/completeness.parquet",
-        sensitivity=f"{RESULTS}/selection/{{run}}/sensitivity.parquet",
-        summary=f"{RESULTS}/selection/{{run}}/summary.json",
+        injections=path("selection", file="injections.parquet"),
+        completeness=path("selection", file="completeness.parquet"),
+        sensitivity=path("selection", file="sensitivity.parquet"),
+        summary=path("selection", file="summary.json"),
     params:
         selection=as_json(selection_cfg(SELECTION_GATHER_KEYS)),
         out=out_args,
@@ -52,7 +52,7 @@ rule selection_gather:
     wildcard_constraints:
         run=RUN_PATTERN,
     log:
-        f"{RESULTS}/logs/selection/{{run}}/gather.log",
+        job_log("selection", "{run}/gather"),
     conda:
         "../envs/stronglens.yaml"
     shell:

@@ -8,22 +8,25 @@ localrules:
 rule run_settings:
     """A run's science settings as a small JSON file (the train stage's --run); params keep change detection."""
     output:
-        f"{RESULTS}/settings/runs/{{run}}.json",
+        path("run_settings"),
     params:
         run=lambda wc: as_json(science_run(RUNS[wc.run])),
     wildcard_constraints:
         run=RUN_PATTERN,
+    log:
+        job_log("run_settings", "{run}"),
     run:
-        Path(output[0]).write_text(params.run + "\n")
+        Path(output[0]).write_text(f"{params.run}\n")
+        Path(log[0]).write_text(f"wrote {output[0]}\n")
 
 
 rule train:
     """Train (or resume from the undeclared last.pt) one run on its preprocessed arrays."""
     input:
         arrays=train_inputs,
-        settings=run_settings_file,
+        settings=path("run_settings"),
     output:
-        **{name: f"{RESULTS}/runs/{{run}}/{file}" for name, file in RUN_OUTPUTS.items()},
+        **{name: path("run", file=file) for name, file in RUN_OUTPUTS.items()},
     params:
         run=lambda wc: as_json(science_run(RUNS[wc.run])),
         data=lambda wc: run_folder(wc.run),
@@ -43,11 +46,11 @@ rule train:
         eval_batch=lambda wc: execution_of(RUNS[wc.run])["eval_batch"],
         channels_last=lambda wc: int(execution_of(RUNS[wc.run])["channels_last"]),
     log:
-        f"{RESULTS}/logs/train/{{run}}.log",
+        job_log("train", "{run}"),
     conda:
         "../envs/stronglens.yaml"
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{run}}.tsv"
+        job_benchmark("train", "{run}")
     shell:
         "python -m stronglens.stages.train --run {input.settings:q} --data {params.data:q} {params.paired}"
         " --out {params.out} --code-hash {params.code} --threads {threads} --device {resources.torch_device}"

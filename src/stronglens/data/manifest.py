@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from stronglens.core.rng import generator, unit_hash
+from stronglens.data.settings import ManifestSettings
 
 THETA_E_BINS = (-np.inf, 0.75, 1.0, 1.5, 2.0, 2.5, np.inf)
 PSF_BINS = (-np.inf, 1.0, 1.2, 1.4, 1.6, np.inf)
@@ -160,17 +161,17 @@ def single_manifest(samples: pd.DataFrame, tier_weights: dict[str, float]) -> pd
     return out.sort_values(["shard", "row"]).reset_index(drop=True)
 
 
-def build_manifests(shards: list[tuple[str, pd.DataFrame]], cfg: dict, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def build_manifests(shards: list[tuple[str, pd.DataFrame]], cfg: ManifestSettings, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(paired, unpaired) manifests from pair shards and a dataset's manifest settings."""
     pairs = pairs_table(shards)
     require_coordinates(pairs)
-    pairs["split"] = assign_splits(pairs, cfg["split_by"], cfg["splits"], seed)
-    if cfg["subsample"] is not None:
-        pairs = subsample_hosts(pairs, cfg["subsample"], seed)
-    empty = [s for s in cfg["splits"] if cfg["splits"][s] > 0 and not (pairs["split"] == s).any()]
+    pairs["split"] = assign_splits(pairs, cfg.split_by, cfg.splits, seed)
+    if cfg.subsample is not None:
+        pairs = subsample_hosts(pairs, cfg.subsample, seed)
+    empty = [s for s in cfg.splits if cfg.splits[s] > 0 and not (pairs["split"] == s).any()]
     if empty:
         raise ManifestError(f"split(s) {empty} received no rows: field split (too few hosts or bricks for splits)")
     if "label" in pairs.columns:  # an unpaired source (cutouts): no pairs to make
-        single = single_manifest(pairs, cfg["tier_weights"])
+        single = single_manifest(pairs, cfg.tier_weights)
         return single.iloc[0:0], single
-    return paired_manifest(pairs, cfg["tier_weights"]), unpaired_manifest(pairs, cfg["tier_weights"], seed)
+    return paired_manifest(pairs, cfg.tier_weights), unpaired_manifest(pairs, cfg.tier_weights, seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -19,3 +20,18 @@ class PreprocessSettings:
     annulus: tuple[float, float]
     clip: float | None = 10
     stretch: str = "none"
+
+
+@dataclass(frozen=True)
+class ManifestSettings:
+    """How a dataset's pairs become manifests (docs/science.md section 4).
+
+    split_by: ``brick`` or ``healpix`` (the spatial unit a split is drawn per);
+    splits: split name -> fraction (sum 1); subsample: fraction of hosts kept,
+    or None for all; tier_weights: tier -> sample weight (unitless).
+    """
+
+    split_by: str
+    splits: Mapping[str, float]
+    subsample: float | None
+    tier_weights: Mapping[str, float]

@@ -6,15 +6,16 @@ python -m stronglens.stages.build_manifest --config '<manifest settings JSON>' -
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
+from stronglens.config.settings import as_dict
+from stronglens.config.stage_cli import read_settings, stage_parser
 from stronglens.core.provenance import provenance
 from stronglens.data.manifest import ManifestError, build_manifests
+from stronglens.data.settings import ManifestSettings
 from stronglens.storage.artifacts import write_parquet
 from stronglens.storage.shards import read_shard_metadata
 
@@ -36,17 +37,16 @@ def read_shard(path: str) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True)
+    ap = stage_parser(__doc__)
+    ap.add_argument("--config", required=True, help="the dataset's manifest settings (JSON text or file)")
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--code-hash", default=None)
     ap.add_argument("--paired", required=True)
     ap.add_argument("--unpaired", required=True)
     ap.add_argument("shards", nargs="+")
     args = ap.parse_args(argv)
-    cfg = json.loads(args.config)
+    cfg = read_settings(ap, ManifestSettings, args.config, "--config")
     paired, unpaired = build_manifests([(p, read_shard(p)) for p in args.shards], cfg, args.seed)
-    meta = provenance({"manifest": cfg, "seed": args.seed}, args.code_hash)
+    meta = provenance({"manifest": as_dict(cfg), "seed": args.seed}, args.code_hash)
     write_parquet(paired, args.paired, meta)
     write_parquet(unpaired, args.unpaired, meta)
     print(f"paired: {len(paired)} rows, unpaired: {len(unpaired)} rows")
