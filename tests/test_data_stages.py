@@ -129,22 +129,25 @@ def test_bad_missing_column(shard_file, tmp_path):
         read_shard(path)
 
 
-def test_bad_duplicate_ids(shard_file, tmp_path):
-    _, df = shard_file
-    bad = df.copy()
-    bad.at[7, "host_id"] = bad.at[2, "host_id"]
-    path = write_variant(tmp_path, bad)
-    with pytest.raises(ManifestError, match=r"duplicate host_id .*row 2.*row 7.*field host_id"):
-        manifests_of(path)
+def duplicate_host(df: pd.DataFrame) -> pd.DataFrame:
+    df.at[7, "host_id"] = df.at[2, "host_id"]
+    return df
 
 
-def test_bad_missing_coordinates(shard_file, tmp_path):
+def missing_healpix(df: pd.DataFrame) -> pd.DataFrame:
+    df["healpix_128"] = df["healpix_128"].astype("float64")
+    df.at[9, "healpix_128"] = np.nan
+    return df
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (duplicate_host, r"duplicate host_id .*row 2.*row 7.*field host_id"),
+    (missing_healpix, r"row 9: field healpix_128 is missing"),
+])
+def test_bad_rows_are_named(shard_file, tmp_path, corrupt, message):
     _, df = shard_file
-    bad = df.copy()
-    bad["healpix_128"] = bad["healpix_128"].astype("float64")
-    bad.at[9, "healpix_128"] = np.nan
-    path = write_variant(tmp_path, bad)
-    with pytest.raises(ManifestError, match=r"row 9: field healpix_128 is missing"):
+    path = write_variant(tmp_path, corrupt(df.copy()))
+    with pytest.raises(ManifestError, match=message):
         manifests_of(path)
 
 
