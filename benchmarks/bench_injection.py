@@ -26,16 +26,15 @@ from stronglens.core.rng import generator
 from stronglens.physics.psf import band_fwhm, make_psf_kernels
 from stronglens.physics.render import RenderSettings, render_arcs
 from stronglens.physics.sersic import lenstronomy_bn, sersic_ie_for_unit_flux
+from stronglens.survey.settings import SourceDrawPrior
 from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
 from stronglens.survey.synthetic.priors import draw_lens, draw_source
 
 NPIX = 101
 PIX = 0.262
-SF_PRIOR = {
-    "theta_e": [0.5, 3.0], "beta_frac": [0.1, 1.0], "mag_r": [23.0, 26.0], "re_arcsec": [0.05, 0.5], "n": [0.5, 4.0],
-    "q": [0.5, 1.0], "colours": "restframe", "clump_probability": 0.6, "clump_flux_fraction": [0.15, 0.45],
-}
-LENS_PRIOR = {"theta_e": [0.5, 3.0], "q": [0.5, 1.0], "shear_max": 0.08}
+SF_PRIOR = SourceDrawPrior(beta_frac=(0.1, 1.0), mag_r=(23.0, 26.0), re_arcsec=(0.05, 0.5), n=(0.5, 4.0), q=(0.5, 1.0),
+                           colours="restframe", clump_probability=0.6, clump_flux_fraction=(0.15, 0.45))
+THETA_E, LENS_Q, SHEAR_MAX = (0.5, 3.0), (0.5, 1.0), 0.08
 PRESETS = {
     "default": RenderSettings(npix=NPIX, pixscale=PIX),
     "default compiled": RenderSettings(npix=NPIX, pixscale=PIX, compile=True),
@@ -47,7 +46,7 @@ def draw_systems(n: int, seed: int = 1) -> dict[str, list]:
     rows = []
     for i in range(n):
         rng = generator(seed, "bench_injection", i)
-        lens = draw_lens(rng, LENS_PRIOR, None, None)
+        lens = draw_lens(rng, THETA_E, LENS_Q, SHEAR_MAX, None, None)
         cols = lens_source_columns(lens, draw_source(rng, SF_PRIOR, lens.theta_e))
         cols["psfsize_r"] = float(rng.uniform(0.9, 1.8))
         rows.append(cols)

@@ -11,7 +11,7 @@ from helpers import REPO, validated
 from stronglens.config.selection_grid import resolved_grid
 from stronglens.config.settings import SettingsError, as_dict, load_settings, parse_settings, settings_keys
 from stronglens.config.validation import GATES_EXECUTION_KEYS, science_run, without
-from stronglens.data.settings import PreprocessSettings
+from stronglens.data.settings import ManifestSettings, PreprocessSettings
 from stronglens.figures.settings import FigureSettings
 from stronglens.gates.settings import DataGateSettings, GateSettings, parse_thresholds
 from stronglens.selection.settings import (
@@ -20,6 +20,7 @@ from stronglens.selection.settings import (
     SelectionGatherSettings,
     SelectionShardSettings,
 )
+from stronglens.survey.settings import SurveySettings
 from stronglens.train.settings import RunSettings
 
 
@@ -41,6 +42,9 @@ def slices(cfg: dict) -> list[tuple[type, dict]]:
             for cls in (SelectionShardSettings, SelectionGatherSettings, SelectionFigureSettings)]
     out += [(RunSettings, science_run(run)) for run in cfg["resolved_runs"].values()]
     out += [(PsfSettings, {k: ds[k] for k in ("psf_model", "moffat_beta")}) for ds in cfg["datasets"].values()]
+    out += [(SurveySettings, {k: ds[k] for k in settings_keys(SurveySettings)}) for ds in cfg["datasets"].values()
+            if ds["source"] == "synthetic"]
+    out += [(ManifestSettings, {k: ds[k] for k in settings_keys(ManifestSettings)}) for ds in cfg["datasets"].values()]
     return out
 
 
@@ -113,7 +117,11 @@ def hand_runs(cfg: dict) -> list[tuple[str, list[str], str, str]]:
     shard = {k: selection[k] for k in settings_keys(SelectionShardSettings)}
     gather = {k: selection[k] for k in settings_keys(SelectionGatherSettings)}
     figures = json.dumps({**cfg["figures"], "dpii": 100})
+    survey = {k: cfg["datasets"]["synth"][k] for k in settings_keys(SurveySettings)}
+    survey["source_prior"] = {**survey["source_prior"], "mag": [20, 21]}
     return [
+        ("simulate_survey", ["--dataset", "synth", "--rows", "0", "4", "--seed", "1", "--config", json.dumps(survey),
+                             "--out", "s.parquet"], "--config", "mag"),
         ("preprocess", ["--manifest", "m.parquet", "--config", pp, "--stamp-size", "64", "--out", "train=x"], "--config",
          "clipp"),
         ("gates", ["--checkpoint", "b.pt", "--data", "d", "--config", bad_gates, "--data-gates",

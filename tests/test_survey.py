@@ -38,7 +38,10 @@ def shard(request):
 def test_same_seed_gives_identical_bytes(tmp_path, dataset_block):
     import json
 
-    cfg = json.dumps(dataset_block())
+    from stronglens.config.settings import as_dict
+    from stronglens.survey.settings import survey_settings
+
+    cfg = json.dumps(as_dict(survey_settings(dataset_block())))  # the slice the simulate_survey rule passes
     for name in ("a", "b"):
         simulate_survey.main(["--dataset", "d", "--rows", "6", "12", "--seed", "3", "--config", cfg,
                               "--out", str(tmp_path / f"{name}.parquet")])

@@ -21,6 +21,7 @@ from stronglens.config.validation import (
 )
 from stronglens.data.settings import ManifestSettings
 from stronglens.selection.settings import SelectionFigureSettings, SelectionGatherSettings, SelectionShardSettings
+from stronglens.survey.settings import SurveySettings
 
 # -- constants ---------------------------------------------------------------------------------------
 
@@ -130,8 +131,7 @@ def out_args(wildcards, output):
 
 # Each stage gets exactly the keys its settings class reads (stronglens.<stage>.settings).
 MANIFEST_KEYS = settings_keys(ManifestSettings)
-CHECK_KEYS = ("check_pairs_sample", "max_abs_nmgy")
-SHARDING_KEYS = ("n_pairs", "shard_size")
+SURVEY_KEYS = settings_keys(SurveySettings)
 # The selection block serves three rules: what changes the injections and scores, what only the tables
 # read, and what the figures read. batch and device are execution settings (the shard rule's resources).
 SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
@@ -177,13 +177,12 @@ def datasets_from(source):
 
 
 def survey_cfg(dataset):
-    """The slice of a dataset block that every shard of the simulated survey depends on.
+    """The slice of a dataset block that every shard of the simulated survey depends on (SurveySettings).
 
     n_pairs and shard_size enter a shard only through its row range
     (`shard_rows`), so raising n_pairs re-simulates only the shards it touches.
     """
-    block = dataset_cfg(dataset)
-    return {k: v for k, v in block.items() if k not in MANIFEST_KEYS + CHECK_KEYS + SHARDING_KEYS}
+    return {k: dataset_cfg(dataset)[k] for k in SURVEY_KEYS}
 
 
 def shard_rows(wildcards):

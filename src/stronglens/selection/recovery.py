@@ -38,6 +38,7 @@ from stronglens.physics.photometry import m5_to_psfdepth, sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, make_psf_kernels, psf_convolve
 from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
 from stronglens.selection.settings import GridSettings
+from stronglens.survey.settings import SourceDrawPrior
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
 from stronglens.survey.synthetic.priors import draw_lens, draw_source
@@ -50,9 +51,10 @@ PRIORS = {
     "broad": {"mag_r": [23.0, 26.0], "beta_frac": [0.1, 1.0], "theta_e": [0.5, 3.0]},
     "anchored": {"mag_r": [23.0, 25.0], "beta_frac": [0.1, 0.55], "theta_e": [0.8, 2.5]},
 }
-SOURCE_SHAPE = {"re_arcsec": [0.05, 0.50], "n": [0.5, 4.0], "q": [0.3, 1.0], "colours": "restframe",
-                "clump_probability": 0.0, "clump_flux_fraction": [0.15, 0.45]}
-LENS_Q = [0.5, 1.0]
+# The injected sources' shape prior (both priors): R_e 0.05-0.5", n 0.5-4, q 0.3-1, rest-frame colours, no clumps.
+SOURCE_SHAPE = {"re_arcsec": (0.05, 0.50), "n": (0.5, 4.0), "q": (0.3, 1.0), "colours": "restframe",
+                "clump_probability": 0.0, "clump_flux_fraction": (0.15, 0.45)}
+LENS_Q = (0.5, 1.0)
 SHEAR_MAX = 0.08
 VARIANTS = {  # sensitivity variants: name -> modification of the baseline draws
     "baseline": {},
@@ -118,9 +120,9 @@ class Attempt:
 def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant: dict,
                  host_q: float | None = None, host_phi: float | None = None) -> dict:
     """Lens (SIE at the cell's theta_E + shear) and source columns of one attempt, variant applied."""
-    lens = draw_lens(rng, {"theta_e": [cell["theta_e"]] * 2, "q": variant.get("lens_q", LENS_Q), "shear_max": SHEAR_MAX},
-                     host_q, host_phi)
-    src = draw_source(rng, {**SOURCE_SHAPE, "mag_r": prior["mag_r"], "beta_frac": prior["beta_frac"]}, lens.theta_e)
+    lens = draw_lens(rng, (cell["theta_e"], cell["theta_e"]), variant.get("lens_q", LENS_Q), SHEAR_MAX, host_q, host_phi)
+    source_prior = SourceDrawPrior(**SOURCE_SHAPE, mag_r=tuple(prior["mag_r"]), beta_frac=tuple(prior["beta_frac"]))
+    src = draw_source(rng, source_prior, lens.theta_e)
     src.r_e *= variant.get("re_scale", 1.0)
     src.mag_g += variant.get("g_r_shift", 0.0)
     cols = lens_source_columns(lens, src)

@@ -1,35 +1,35 @@
 """Rule simulate_survey: write one shard of a synthetic paired survey.
 
 python -m stronglens.stages.simulate_survey --dataset D --rows START STOP --seed S \
-    --config '<dataset block as JSON>' --out results/data/D/pairs/part-K.parquet
+    --config '<survey settings JSON>' --out results/data/D/pairs/part-K.parquet
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import time
 
+from stronglens.config.settings import as_dict
+from stronglens.config.stage_cli import read_settings, stage_parser
 from stronglens.core.provenance import provenance
 from stronglens.storage.artifacts import write_parquet
+from stronglens.survey.settings import SurveySettings
 from stronglens.survey.synthetic.survey import simulate_rows
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = stage_parser(__doc__)
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--rows", type=int, nargs=2, required=True, metavar=("START", "STOP"), help="global row range")
     ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--config", required=True, help="the dataset's config block as JSON")
-    ap.add_argument("--code-hash", default=None)
+    ap.add_argument("--config", required=True, help="the dataset's survey settings (JSON text or file)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    cfg = json.loads(args.config)
+    cfg = read_settings(ap, SurveySettings, args.config, "--config")
     t0 = time.perf_counter()
     df = simulate_rows(cfg, args.dataset, range(*args.rows), args.seed)
-    meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": cfg}, args.code_hash)
+    meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": as_dict(cfg)}, args.code_hash)
     write_parquet(df, args.out, meta)
     logging.info("wrote %d pairs to %s in %.1f s", len(df), args.out, time.perf_counter() - t0)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from stronglens.core.rng import generator
 from stronglens.physics.photometry import m5_to_psfdepth
+from stronglens.survey.settings import Footprint
 from stronglens.survey.sky import uniform_sphere_offsets
 
 M5_PEAKS = {"decals": (24.8, 24.2, 23.35), "des": (25.35, 25.1, 23.9)}
@@ -39,22 +40,22 @@ class Conditions:
     ebv: float
 
 
-def field_centres(seed: int, dataset: str, footprint: dict) -> np.ndarray:
+def field_centres(seed: int, dataset: str, footprint: Footprint) -> np.ndarray:
     """(n_fields, 2) field centres (ra, dec) in degrees, uniform on the sphere in the footprint."""
     rng = generator(seed, f"fields:{dataset}")
-    n = footprint["n_fields"]
-    ra = rng.uniform(footprint["ra_min"], footprint["ra_max"], n)
-    s_lo, s_hi = np.sin(np.deg2rad(footprint["dec_min"])), np.sin(np.deg2rad(footprint["dec_max"]))
+    n = footprint.n_fields
+    ra = rng.uniform(footprint.ra_min, footprint.ra_max, n)
+    s_lo, s_hi = np.sin(np.deg2rad(footprint.dec_min)), np.sin(np.deg2rad(footprint.dec_max))
     dec = np.rad2deg(np.arcsin(rng.uniform(s_lo, s_hi, n)))
     return np.stack([ra, dec], axis=1)
 
 
-def draw_conditions(rng: np.random.Generator, centres: np.ndarray, footprint: dict) -> Conditions:
+def draw_conditions(rng: np.random.Generator, centres: np.ndarray, footprint: Footprint) -> Conditions:
     """Position in a random field and the observing conditions there."""
     ra0, dec0 = centres[int(rng.integers(0, len(centres)))]
-    ra, dec = uniform_sphere_offsets(rng, float(ra0), float(dec0), footprint["field_radius_deg"])
+    ra, dec = uniform_sphere_offsets(rng, float(ra0), float(dec0), footprint.field_radius_deg)
     psf = float(np.clip(PSF_MEDIAN_ARCSEC * np.exp(rng.normal(0.0, PSF_LN_SD)), *PSF_RANGE))
-    regime = "des" if dec < footprint["des_like_dec_max"] else "decals"
+    regime = "des" if dec < footprint.des_like_dec_max else "decals"
     m5 = np.asarray(M5_PEAKS[regime]) + rng.normal(0.0, M5_SCATTER, 3)
     depth = tuple(float(v) for v in m5_to_psfdepth(m5))
     ebv = float(rng.gamma(2.0, 0.02))

@@ -1,7 +1,7 @@
 """Source and lens priors (docs/science.md sections 3, 5 and 8).
 
-Each draw function takes one row's numpy Generator and a prior block of the
-config, and returns plain floats, so a row's parameters depend only on its own
+Each draw function takes one row's numpy Generator and its prior (a settings
+object of `stronglens.survey.settings`, or plain ranges), and returns plain floats, so a row's parameters depend only on its own
 generator. Angles in radians, lengths in arcsec, magnitudes AB.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stronglens.physics.shear import shear_components
+from stronglens.survey.settings import SourceDrawPrior
 from stronglens.survey.synthetic.light import SersicLight
 
 MAX_CLUMPS = 4
@@ -54,39 +55,41 @@ def area_weighted_beta_frac(rng: np.random.Generator, lo: float, hi: float) -> f
     return float(np.sqrt(rng.uniform(lo * lo, hi * hi)))
 
 
-def draw_lens(rng: np.random.Generator, prior: dict, host_q: float | None, host_phi: float | None) -> LensDraw:
-    """Lens draw: theta_E uniform; q, phi from the host (LRG hosts, host model 2) or random."""
-    theta_e = float(rng.uniform(*prior["theta_e"]))
-    q_lo, q_hi = prior["q"]
+def draw_lens(rng: np.random.Generator, theta_e_range: tuple[float, float], q_range: tuple[float, float],
+              shear_max: float, host_q: float | None, host_phi: float | None) -> LensDraw:
+    """Lens draw: theta_E (arcsec) uniform in its range; q, phi from the host (LRG hosts, host model 2) or
+    random in q_range; shear amplitude uniform up to shear_max."""
+    theta_e = float(rng.uniform(*theta_e_range))
+    q_lo, q_hi = q_range
     if host_q is not None and host_phi is not None:
         q = float(np.clip(host_q + rng.normal(0.0, 0.05), q_lo, q_hi))
         phi = float(host_phi + rng.normal(0.0, 0.1))
     else:
         q = float(rng.uniform(q_lo, q_hi))
         phi = float(rng.uniform(0.0, np.pi))
-    g1, g2 = shear_components(float(rng.uniform(0.0, prior["shear_max"])), float(rng.uniform(0.0, np.pi)))
+    g1, g2 = shear_components(float(rng.uniform(0.0, shear_max)), float(rng.uniform(0.0, np.pi)))
     return LensDraw(theta_e, q, phi, g1, g2)
 
 
-def draw_source(rng: np.random.Generator, prior: dict, theta_e: float) -> SourceDraw:
+def draw_source(rng: np.random.Generator, prior: SourceDrawPrior, theta_e: float) -> SourceDraw:
     """Source draw: area-weighted offset, Sersic shape, colours, optional clumps."""
-    beta_frac = area_weighted_beta_frac(rng, *prior["beta_frac"])
+    beta_frac = area_weighted_beta_frac(rng, *prior.beta_frac)
     ang = rng.uniform(0.0, 2.0 * np.pi)
     x, y = beta_frac * theta_e * np.cos(ang), beta_frac * theta_e * np.sin(ang)
-    mag_r = float(rng.uniform(*prior["mag_r"]))
-    colours = COLOUR_PRIORS[prior["colours"]]
+    mag_r = float(rng.uniform(*prior.mag_r))
+    colours = COLOUR_PRIORS[prior.colours]
     g_r = rng.normal(*colours["g_r"])
     r_z = rng.normal(*colours["r_z"])
-    r_e = float(rng.uniform(*prior["re_arcsec"]))
+    r_e = float(rng.uniform(*prior.re_arcsec))
     src = SourceDraw(
         x=float(x), y=float(y), beta_frac=beta_frac,
         mag_g=float(mag_r + g_r), mag_r=mag_r, mag_z=float(mag_r - r_z),
-        r_e=r_e, n=float(rng.uniform(*prior["n"])), q=float(rng.uniform(*prior["q"])),
+        r_e=r_e, n=float(rng.uniform(*prior.n)), q=float(rng.uniform(*prior.q)),
         phi=float(rng.uniform(0.0, np.pi)),
     )
-    if rng.uniform() < prior["clump_probability"]:
+    if rng.uniform() < prior.clump_probability:
         k = int(rng.integers(1, MAX_CLUMPS + 1))
-        total = rng.uniform(*prior["clump_flux_fraction"])
+        total = rng.uniform(*prior.clump_flux_fraction)
         fracs = rng.dirichlet(np.ones(k)) * total
         src.clump_frac = [float(f) for f in fracs]
         src.clump_x = [float(src.x + rng.normal(0.0, r_e)) for _ in range(k)]
