@@ -89,8 +89,9 @@ def test_manifest_change_does_not_resimulate(workdir, tmp_path):
 def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
     # 2 datasets x (paired, unpaired); the 2 runs on tiny, their gates and the table
-    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "train": 2, "gates": 2, "experiments": 1,
-                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
+    # the clip is part of each run's settings: both settings files are rewritten
+    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "run_settings": 2, "train": 2, "gates": 2,
+                      "experiments": 1, "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
@@ -136,7 +137,7 @@ def test_set_threads_reaches_torch_in_a_real_run(tmp_path):
     """--set-threads train=1 reaches the job's {threads}, the stage's --threads and torch; run_info records it."""
     wd = scratch_workflow(tmp_path / "wf")
     target = "results/runs/tiny_paired/run_info.json"
-    proc = snakemake(wd, "--configfile", "config/test.yaml", target, "--cores", "2", "-p", "--set-threads", "train=1")
+    proc = snakemake(wd, target, "--configfile", "config/test.yaml", "--cores", "2", "-p", "--set-threads", "train=1")
     assert proc.returncode == 0, proc.stderr[-3000:]
     train_cmd = [line for line in (proc.stdout + proc.stderr).splitlines() if "stages.train " in line]
     assert train_cmd and " --threads 1 " in train_cmd[0]
@@ -203,7 +204,8 @@ def test_one_run_gates_target_builds_only_that_runs_chain(tmp_path):
     proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/gates/tiny_paired.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert job_counts(proc.stdout + proc.stderr) == {"simulate_survey": 2, "build_manifest": 1, "check_splits": 1,
-                                                     "check_pairs": 1, "preprocess": 1, "train": 1, "gates": 1}
+                                                     "check_pairs": 1, "preprocess": 1, "run_settings": 1, "train": 1,
+                                                     "gates": 1}
 
 
 def test_gate_reports_validate_against_their_schema(workdir):
