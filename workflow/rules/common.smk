@@ -276,7 +276,8 @@ def gates_inputs(wc):
     return sorted(set(files))
 
 
-def gates_paired_arg(wc):
+def eval_paired_arg(wc):
+    """--paired for gates and figures: the dataset's paired folder (evaluation hard negatives, gallery), if any."""
     return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
@@ -286,10 +287,6 @@ def figures_paired_inputs(wc):
         return []
     split = config["gates"]["eval_split"]
     return split_files(run_folder(wc.run, "paired"), (split,)) + shard_paths(SimpleNamespace(dataset=RUNS[wc.run]["dataset"]))
-
-
-def figures_paired_arg(wc):
-    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if has_pairs(wc.run) else ""
 
 
 def selection_cfg(keys):

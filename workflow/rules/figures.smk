@@ -21,7 +21,7 @@ rule figures_run:
         figures=as_json(config["figures"]),
         gates=as_json(gates_science()),
         clip=lambda wc: as_json(RUNS[wc.run]["clip"]),
-        paired=figures_paired_arg,
+        paired=eval_paired_arg,
         seed=config["seed"],
         out=out_args,
         code=code("figures_run"),

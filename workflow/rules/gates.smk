@@ -14,7 +14,7 @@ rule gates:
         data_gates=as_json(config["data_gates"]),
         clip=lambda wc: as_json(RUNS[wc.run]["clip"]),
         data=lambda wc: run_folder(wc.run),
-        paired=gates_paired_arg,
+        paired=eval_paired_arg,
         seed=config["seed"],
         out=out_args,
         code=code("gates"),
