@@ -11,7 +11,9 @@ import torch
 class BatchedTensors:
     """Mixin for dataclasses whose fields are tensors sharing a leading batch axis (B, ...).
 
-    Optional fields may be None; they stay None under `index` and `to`.
+    Optional fields may be None; they stay None under `index` and `to`. A field declared with
+    ``metadata={"shared": True}`` is common to the whole batch (a library the systems index into):
+    `index` passes it through unchanged and `to` moves it.
     """
 
     @property
@@ -21,12 +23,16 @@ class BatchedTensors:
 
     def index(self, idx: torch.Tensor) -> Self:
         """The sub-batch (or gathered batch) selected by a long index tensor."""
-        return self._mapped(lambda t: t[idx])
+        return self._mapped(lambda t: t[idx], shared=lambda t: t)
 
     def to(self, device: torch.device | str, dtype: torch.dtype) -> Self:
         """The same batch on `device` in `dtype`."""
-        return self._mapped(lambda t: t.to(device, dtype))
+        move = lambda t: t.to(device, dtype)  # noqa: E731
+        return self._mapped(move, shared=move)
 
-    def _mapped(self, fn) -> Self:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return type(self)(**{k: None if v is None else fn(v) for k, v in values.items()})
+    def _mapped(self, fn, shared) -> Self:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = None if value is None else (shared if f.metadata.get("shared") else fn)(value)
+        return type(self)(**out)

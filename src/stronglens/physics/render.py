@@ -15,7 +15,10 @@ a bright part of the source (the Sersic within a few r_e, a clump within a few
 sigma, or any pixel whose footprint is large, like the one at the lens centre)
 are re-sampled on a sub-grid whose factor (one of ``RenderSettings.levels``,
 32 for a Sersic cusp) follows the smallest source scale they touch.
-``adaptive=False`` samples every pixel on an ``oversample x oversample``
+An `ImageSource` (a pixelised real galaxy, one morphology per band) takes
+the same path: pixels whose footprint reaches its stamp are refined so that
+sub-samples resolve its source pixels, and the unit image has one plane per
+band. ``adaptive=False`` samples every pixel on an ``oversample x oversample``
 sub-grid (the reference mode, and lenstronomy's). ``compile=True`` runs the
 two sampling passes through `torch.compile` (`stronglens.physics.compiled`).
 """
@@ -28,10 +31,13 @@ import torch
 
 from stronglens.physics.compiled import maybe_compiled
 from stronglens.physics.geometry import expand_like, to_major_axis_frame
+from stronglens.physics.image_source import ImageSource, image_oversampling_need, image_sb
 from stronglens.physics.lens import LensParams, ray_shoot
 from stronglens.physics.pixels import pixel_grid, stamp_center_pix, subpixel_offsets
 from stronglens.physics.psf import psf_convolve
 from stronglens.physics.source import SourceParams, source_sb
+
+Source = SourceParams | ImageSource
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ class ArcRender:
     arcs: (B, C, H, W) PSF-convolved arc flux per pixel (nmgy);
     unconvolved: (B, C, H, W) the same before the PSF;
     mu_eff: (B,) total lensed flux in the stamp before the PSF divided by the
-    unlensed source flux (the effective magnification);
+    unlensed source flux (the effective magnification; r band, the middle
+    one, for an image source whose bands differ in morphology);
     refined_fraction: fraction of pixels that were oversampled (diagnostic).
     """
 
@@ -93,35 +100,47 @@ class ArcRender:
     refined_fraction: float
 
 
-def _sb_at_image_positions(x: torch.Tensor, y: torch.Tensor, lens: LensParams, src: SourceParams) -> torch.Tensor:
+def _source_bands(x: torch.Tensor, y: torch.Tensor, src: Source) -> torch.Tensor:
+    """Unit-flux source SB at source-plane (x, y) (B, ...): (B, 1, ...) for a Sersic, (B, C, ...) for an image."""
+    if isinstance(src, ImageSource):
+        return image_sb(x, y, src)
+    return source_sb(x, y, src).unsqueeze(1)
+
+
+def _sb_at_image_positions(x: torch.Tensor, y: torch.Tensor, lens: LensParams, src: Source) -> torch.Tensor:
     bx, by = ray_shoot(x, y, lens)
-    return source_sb(bx, by, src)
+    return _source_bands(bx, by, src)
 
 
-def _uniform_unit_image(lens: LensParams, src: SourceParams, s: RenderSettings, device, dtype) -> torch.Tensor:
-    """Mean source SB per pixel with every pixel on an s.oversample^2 sub-grid, (B, H, W)."""
+def _n_planes(src: Source) -> int:
+    """Planes of a source's unit image: 1 (one morphology) or its number of bands."""
+    return src.n_bands if isinstance(src, ImageSource) else 1
+
+
+def _uniform_unit_image(lens: LensParams, src: Source, s: RenderSettings, device, dtype) -> torch.Tensor:
+    """Mean source SB per pixel with every pixel on an s.oversample^2 sub-grid, (B, P, H, W)."""
     sub = s.oversample
     sample = maybe_compiled(_sb_at_image_positions, s.compile, device)
     y, x = pixel_grid(s.npix, s.pixscale, sub, device=device, dtype=dtype)
-    n_sys = lens.batch_size
-    per_sys = x.numel()
+    n_sys, planes = lens.batch_size, _n_planes(src)
+    per_sys = x.numel() * planes
     chunk = max(1, s.max_points // per_sys)
-    out = torch.empty((n_sys, s.npix, s.npix), device=device, dtype=dtype)
+    out = torch.empty((n_sys, planes, s.npix, s.npix), device=device, dtype=dtype)
     if per_sys <= s.max_points:
         for start in range(0, n_sys, chunk):
             idx = torch.arange(start, min(n_sys, start + chunk), device=device)
             sb = sample(x.expand(len(idx), -1, -1), y.expand(len(idx), -1, -1), lens.index(idx), src.index(idx))
-            out[idx] = sb.reshape(len(idx), s.npix, sub, s.npix, sub).mean(dim=(2, 4))
+            out[idx] = sb.reshape(len(idx), planes, s.npix, sub, s.npix, sub).mean(dim=(3, 5))
         return out
     # One system does not fit: go row-block by row-block.
-    rows = max(1, s.max_points // (s.npix * sub * sub))
+    rows = max(1, s.max_points // (s.npix * sub * sub * planes))
     for b in range(n_sys):
         idx = torch.tensor([b], device=device)
         for r0 in range(0, s.npix, rows):
             r1 = min(s.npix, r0 + rows)
             yy, xx = y[r0 * sub : r1 * sub], x[r0 * sub : r1 * sub]
             sb = sample(xx[None], yy[None], lens.index(idx), src.index(idx))
-            out[b, r0:r1] = sb.reshape(r1 - r0, sub, s.npix, sub).mean(dim=(1, 3))
+            out[b, :, r0:r1] = sb[0].reshape(planes, r1 - r0, sub, s.npix, sub).mean(dim=(2, 4))
     return out
 
 
@@ -136,7 +155,16 @@ def _footprint(bx: torch.Tensor, by: torch.Tensor) -> torch.Tensor:
     return h2.sqrt()
 
 
-def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: RenderSettings) -> torch.Tensor:
+def _level_for(need: torch.Tensor, s: RenderSettings) -> torch.Tensor:
+    """The smallest of the refine levels covering each pixel's need (capped at the largest); 1 where need is 0."""
+    levels = s.refine_levels
+    chosen = torch.full_like(need, levels[-1], dtype=torch.int32)
+    for level in reversed(levels):
+        chosen = torch.where(need <= level, torch.full_like(chosen, level), chosen)
+    return torch.where(need > 0, chosen, torch.ones_like(chosen))
+
+
+def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: Source, s: RenderSettings) -> torch.Tensor:
     """Sub-grid factor each pixel needs, (B, H, W) int32; 1 = the centre sample is enough.
 
     A pixel is refined when its source-plane footprint h (times refine_footprint)
@@ -145,9 +173,12 @@ def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: 
     sub-pixel spacing h / factor at most 1 / refine_density of the smallest
     scale it touches (the Sersic's local scale length where the footprint
     comes closest to its centre, sigma for a clump), capped at s.oversample.
+    For an image source the scale is its source pixel, near its stamp.
     """
     h = _footprint(bx, by)
     reach = h * s.refine_footprint
+    if isinstance(src, ImageSource):
+        return _level_for(image_oversampling_need(bx, by, h, reach, src, s.refine_density), s)
     xm, ym = to_major_axis_frame(bx, by, src.x0, src.y0, src.phi)
     qq = expand_like(src.q, xm)
     # Elliptical radius scaled to the minor axis, sqrt(q (q x^2 + y^2 / q)):
@@ -170,11 +201,7 @@ def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: 
         d2 = (bx - expand_like(src.clump_x[:, k], bx)).square() + (by - expand_like(src.clump_y[:, k], by)).square()
         near_k = present & (d2 < (s.refine_sigma * sig + reach).square())
         need = torch.where(near_k, torch.maximum(need, s.refine_density * h / sig), need)
-    levels = s.refine_levels
-    chosen = torch.full_like(h, levels[-1], dtype=torch.int32)
-    for level in reversed(levels):
-        chosen = torch.where(need <= level, torch.full_like(chosen, level), chosen)
-    factor = torch.where(need > 0, chosen, torch.ones_like(chosen))
+    factor = _level_for(need, s)
     # A cuspy Sersic core (n > 1) inside the pixel's footprint: the sampled value
     # depends on the sub-pixel phase of the cusp, so sample it finer still.
     # Pixels whose footprint is wider than two pixels are demagnified (next to the
@@ -183,16 +210,16 @@ def _oversampling_map(bx: torch.Tensor, by: torch.Tensor, src: SourceParams, s: 
     return torch.where(cusp, torch.full_like(factor, s.cusp_level), factor)
 
 
-def _centre_pass(x: torch.Tensor, y: torch.Tensor, lens: LensParams, src: SourceParams, s: RenderSettings):
-    """Source SB at every pixel centre (B, H, W) and each pixel's sub-grid factor (B, H, W) int."""
+def _centre_pass(x: torch.Tensor, y: torch.Tensor, lens: LensParams, src: Source, s: RenderSettings):
+    """Source SB at every pixel centre (B, P, H, W) and each pixel's sub-grid factor (B, H, W) int."""
     bx, by = ray_shoot(x, y, lens)
-    return source_sb(bx, by, src), _oversampling_map(bx, by, src, s)
+    return _source_bands(bx, by, src), _oversampling_map(bx, by, src, s)
 
 
 def _refined_pixel_sb(
-    pix: torch.Tensor, offs: torch.Tensor, lens: LensParams, src: SourceParams, npix: int, pixscale: float
+    pix: torch.Tensor, offs: torch.Tensor, lens: LensParams, src: Source, npix: int, pixscale: float
 ) -> torch.Tensor:
-    """Mean source SB over a sub-grid of each listed pixel, (M,).
+    """Mean source SB over a sub-grid of each listed pixel, (M, P).
 
     pix: (M, 3) long (system, row, column); offs: (S, 2) sub-pixel offsets
     (dx, dy) in arcsec from the pixel centre; lens, src: parameters already
@@ -202,11 +229,11 @@ def _refined_pixel_sb(
     centre = stamp_center_pix(npix)
     x = (pix[:, 2:3] - centre).to(offs.dtype) * pixscale + offs[None, :, 0]
     y = (pix[:, 1:2] - centre).to(offs.dtype) * pixscale + offs[None, :, 1]
-    return _sb_at_image_positions(x, y, lens, src).mean(dim=1)
+    return _sb_at_image_positions(x, y, lens, src).mean(dim=-1)
 
 
-def _adaptive_unit_image(lens: LensParams, src: SourceParams, s: RenderSettings, device, dtype) -> tuple[torch.Tensor, float]:
-    """Mean source SB per pixel, oversampling only pixels near the bright source, (B, H, W)."""
+def _adaptive_unit_image(lens: LensParams, src: Source, s: RenderSettings, device, dtype) -> tuple[torch.Tensor, float]:
+    """Mean source SB per pixel, oversampling only pixels near the bright source, (B, P, H, W)."""
     n_sys = lens.batch_size
     y, x = pixel_grid(s.npix, s.pixscale, 1, device=device, dtype=dtype)
     image, factor = maybe_compiled(_centre_pass, s.compile, device)(x.expand(n_sys, -1, -1), y.expand(n_sys, -1, -1), lens, src, s)
@@ -216,17 +243,19 @@ def _adaptive_unit_image(lens: LensParams, src: SourceParams, s: RenderSettings,
     for level in sorted((set(s.refine_levels) | {s.cusp_level}) - {1}):
         pix = refined[level_of == level]
         offs = subpixel_offsets(level, s.pixscale, device=device, dtype=dtype)
-        chunk = max(1, s.max_points // offs.shape[0])
+        chunk = max(1, s.max_points // (offs.shape[0] * image.shape[1]))
         for start in range(0, pix.shape[0], chunk):
             p = pix[start : start + chunk]
-            image[p[:, 0], p[:, 1], p[:, 2]] = refine(p, offs, lens.index(p[:, 0]), src.index(p[:, 0]), s.npix, s.pixscale)
+            image[p[:, 0], :, p[:, 1], p[:, 2]] = refine(p, offs, lens.index(p[:, 0]), src.index(p[:, 0]), s.npix, s.pixscale)
     return image, refined.shape[0] / float(factor.numel())
 
 
-def lensed_unit_image(lens: LensParams, src: SourceParams, settings: RenderSettings) -> tuple[torch.Tensor, float]:
-    """Lensed flux per pixel (B, H, W) for a source of unit total flux, before the PSF.
+def lensed_unit_bands(lens: LensParams, src: Source, settings: RenderSettings) -> tuple[torch.Tensor, float]:
+    """Lensed flux per pixel (B, P, H, W) for a source of unit total flux per band, before the PSF.
 
-    Returns the image and the fraction of pixels that were oversampled.
+    P is 1 for a Sersic source (one morphology for every band) and the number
+    of bands for an image source. Returns the image and the fraction of
+    pixels that were oversampled.
     """
     device, dtype = lens.theta_e.device, lens.theta_e.dtype
     if settings.adaptive:
@@ -236,9 +265,15 @@ def lensed_unit_image(lens: LensParams, src: SourceParams, settings: RenderSetti
     return sb * settings.pixscale**2, frac
 
 
+def lensed_unit_image(lens: LensParams, src: SourceParams, settings: RenderSettings) -> tuple[torch.Tensor, float]:
+    """Lensed flux per pixel (B, H, W) of a unit-flux Sersic source, before the PSF (see `lensed_unit_bands`)."""
+    unit, frac = lensed_unit_bands(lens, src, settings)
+    return unit[:, 0], frac
+
+
 def render_arcs(
     lens: LensParams,
-    src: SourceParams,
+    src: Source,
     band_flux: torch.Tensor,
     psf_kernels: torch.Tensor | None,
     settings: RenderSettings,
@@ -248,9 +283,9 @@ def render_arcs(
     band_flux: (B, C) unlensed source flux per band (nmgy); psf_kernels:
     (B, C, k, k) normalised kernels, or None for no PSF. Returns `ArcRender`.
     """
-    unit, frac = lensed_unit_image(lens, src, settings)
-    mu_eff = unit.sum(dim=(-1, -2))
-    unconvolved = unit[:, None, :, :] * band_flux[:, :, None, None]
+    unit, frac = lensed_unit_bands(lens, src, settings)
+    mu_eff = unit[:, unit.shape[1] // 2].sum(dim=(-1, -2))
+    unconvolved = unit * band_flux[:, :, None, None]
     arcs = unconvolved if psf_kernels is None else psf_convolve(unconvolved, psf_kernels)
     return ArcRender(arcs=arcs, unconvolved=unconvolved, mu_eff=mu_eff, refined_fraction=frac)
 
