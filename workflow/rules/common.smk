@@ -12,6 +12,7 @@ from stronglens.config.selection_grid import resolved_grid
 from stronglens.config.settings import settings_keys
 from stronglens.config.validation import (
     GATES_EXECUTION_KEYS,
+    UNPAIRED_SOURCES,
     catalog_rows,
     execution_of,
     input_files,
@@ -21,7 +22,8 @@ from stronglens.config.validation import (
 )
 from stronglens.data.settings import ManifestSettings
 from stronglens.selection.settings import SelectionFigureSettings, SelectionGatherSettings, SelectionShardSettings
-from stronglens.survey.settings import SurveySettings
+from stronglens.sources.settings import SourceLibrarySettings
+from stronglens.survey.settings import SkySettings, SurveySettings
 
 # -- constants ---------------------------------------------------------------------------------------
 
@@ -42,6 +44,8 @@ RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
 
 # Every output under results/, by kind. {field}s left unfilled by path() stay Snakemake wildcards.
 PATHS = {
+    "source_library": "sources/library.npz",
+    "sources_figure": "figures/sources/{file}",
     "shard": "data/{dataset}/pairs/part-{part}.parquet",
     "survey_summary": "data/{dataset}/summary.json",
     "manifest": "data/{dataset}/manifest-{pairing}.parquet",
@@ -132,6 +136,8 @@ def out_args(wildcards, output):
 # Each stage gets exactly the keys its settings class reads (stronglens.<stage>.settings).
 MANIFEST_KEYS = settings_keys(ManifestSettings)
 SURVEY_KEYS = settings_keys(SurveySettings)
+SKY_KEYS = settings_keys(SkySettings)
+SOURCE_KEYS = settings_keys(SourceLibrarySettings)
 # The selection block serves three rules: what changes the injections and scores, what only the tables
 # read, and what the figures read. batch and device are execution settings (the shard rule's resources).
 SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
@@ -158,6 +164,30 @@ def n_rows(dataset):
     return catalog_rows(dataset, ds) if ds["source"] == "cutouts" else ds["n_pairs"]
 
 
+def sources_cfg():
+    """The sources block (the real-galaxy library's settings)."""
+    return {k: config["sources"][k] for k in SOURCE_KEYS}
+
+
+def sky_cfg(dataset):
+    """The slice of a sky dataset block that every one of its shards depends on (SkySettings)."""
+    return {k: dataset_cfg(dataset)[k] for k in SKY_KEYS}
+
+
+def survey_library(wc):
+    """The source library, for a synthetic survey whose arcs are real galaxies (none otherwise)."""
+    uses = dataset_cfg(wc.dataset)["source_model"] == "real_galaxy"
+    return {"library": path("source_library")} if uses else {}
+
+
+def library_arg(wc, input):
+    return f"--library {shlex.quote(input.library)}" if "library" in input.keys() else ""
+
+
+def sky_datasets():
+    return [n for n, ds in config["datasets"].items() if ds["source"] == "sky"]
+
+
 def n_shards(dataset):
     ds = dataset_cfg(dataset)
     if ds["source"] == "parquet":
@@ -166,8 +196,8 @@ def n_shards(dataset):
 
 
 def pairings(dataset):
-    """Manifest variants a dataset has: cutouts are unpaired only."""
-    return ["unpaired"] if dataset_cfg(dataset)["source"] == "cutouts" else ["paired", "unpaired"]
+    """Manifest variants a dataset has: cutouts and the stand-in sky are unpaired only."""
+    return ["unpaired"] if dataset_cfg(dataset)["source"] in UNPAIRED_SOURCES else ["paired", "unpaired"]
 
 
 def datasets_from(source):
@@ -325,7 +355,8 @@ def figure_targets():
 
 
 def all_targets():
-    targets = [path("survey_summary", dataset=name) for name in config["datasets"]]
+    targets = [path("source_library"), path("sources_figure", file="library.png")]
+    targets += [path("survey_summary", dataset=name) for name in config["datasets"]]
     targets += [path("data_gates", dataset=name, mode=mode) for name in config["datasets"] for mode in config["preprocessing"]]
     targets += [path("run", run=run, file=file) for run in RUNS for file in RUN_OUTPUTS.values()]
     targets += [path("gates", run=run) for run in RUNS]

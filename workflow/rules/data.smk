@@ -1,4 +1,5 @@
-# Data stage: the embedded synthetic survey -> pair shards -> a per-dataset summary.
+# Data stage: the real-galaxy source library; the embedded synthetic survey and stand-in sky -> shards -> a
+# per-dataset summary.
 
 
 wildcard_constraints:
@@ -8,16 +9,38 @@ wildcard_constraints:
     mode="[A-Za-z0-9_]+",
 
 
+rule build_source_library:
+    """The HST deep field scikit-image ships, segmented (photutils) into real-galaxy stamps, split sky / injection."""
+    output:
+        path("source_library"),
+    params:
+        cfg=as_json(sources_cfg()),
+        seed=config["seed"],
+        code=code("build_source_library"),
+    log:
+        job_log("build_source_library"),
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        job_benchmark("build_source_library")
+    shell:
+        "python -m stronglens.stages.build_source_library --sources {params.cfg:q} --seed {params.seed}"
+        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
 rule simulate_survey:
     """One shard of a synthetic paired survey (seed schema, NPZ blobs per band)."""
     wildcard_constraints:
         dataset=datasets_from("synthetic"),
+    input:
+        unpack(survey_library),
     output:
         path("shard"),
     params:
         cfg=lambda wc: as_json(survey_cfg(wc.dataset)),
         rows=shard_rows,
         seed=config["seed"],
+        library=library_arg,
         code=code("simulate_survey"),
     log:
         job_log("simulate_survey", "{dataset}/part-{part}"),
@@ -27,7 +50,32 @@ rule simulate_survey:
         job_benchmark("simulate_survey", "{dataset}/part-{part}")
     shell:
         "python -m stronglens.stages.simulate_survey --dataset {wildcards.dataset:q}"
-        " --rows {params.rows} --seed {params.seed} --config {params.cfg:q}"
+        " --rows {params.rows} --seed {params.seed} --config {params.cfg:q} {params.library}"
+        " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+
+
+rule simulate_sky:
+    """One shard of the stand-in sky: unpaired labelled stamps, real-galaxy lenses (tiers A and B), N1 and N2 negatives."""
+    wildcard_constraints:
+        dataset=datasets_from("sky"),
+    input:
+        library=path("source_library"),
+    output:
+        path("shard"),
+    params:
+        cfg=lambda wc: as_json(sky_cfg(wc.dataset)),
+        rows=shard_rows,
+        seed=config["seed"],
+        code=code("simulate_sky"),
+    log:
+        job_log("simulate_sky", "{dataset}/part-{part}"),
+    conda:
+        "../envs/stronglens.yaml"
+    benchmark:
+        job_benchmark("simulate_sky", "{dataset}/part-{part}")
+    shell:
+        "python -m stronglens.stages.simulate_sky --dataset {wildcards.dataset:q} --rows {params.rows}"
+        " --seed {params.seed} --library {input.library:q} --config {params.cfg:q}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 

@@ -1,6 +1,32 @@
 # Figures (PNG for the report, PDF for papers) and the tables the HTML report shows.
 # snakemake --report results/report.html collects every output marked report() below.
 
+rule figures_sources:
+    """The real-galaxy source library (stamps per subset, sizes, shapes) and the stand-in sky's stamps by group."""
+    input:
+        library=path("source_library"),
+        sky=lambda wc: [path("shard", dataset=d, part=0) for d in sky_datasets()[:1]],
+    output:
+        **{name: report(path("sources_figure", file=f"{name}.png"), caption=f"{CAPTIONS}/sources_{name}.rst",
+                        category="1. Overview", labels={"figure": f"sources {name}"}) for name in ("library", "sky")},
+        library_pdf=path("sources_figure", file="library.pdf"),
+        sky_pdf=path("sources_figure", file="sky.pdf"),
+    params:
+        figures=as_json(config["figures"]),
+        sky=lambda wc, input: f"--sky-shard {shlex.quote(input.sky[0])}" if input.sky else "",
+        out=out_args,
+        code=code("figures_sources"),
+    log:
+        job_log("figures_sources"),
+    benchmark:
+        job_benchmark("figures_sources")
+    conda:
+        "../envs/stronglens.yaml"
+    shell:
+        "python -m stronglens.stages.figures_sources --library {input.library:q} {params.sky}"
+        " --figures {params.figures:q} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
+
+
 rule figures_run:
     """Training curves, ROC, gate summary, AUROC per theta_E bin, core sensitivity, example gallery; gate table."""
     input:

@@ -14,6 +14,10 @@ class ConfigError(ValueError):
     """A config value that the workflow cannot honour; the message names the key."""
 
 
+SIMULATED_SOURCES = ("synthetic", "sky")  # datasets the workflow simulates itself
+UNPAIRED_SOURCES = ("sky", "cutouts")  # one labelled image per row: no control image, no pairs
+
+
 def _ordered_range(value, key: str) -> None:
     if isinstance(value, list) and len(value) == 2 and value[0] > value[1]:
         raise ConfigError(f"{key}: range {value} has its lower bound above its upper bound")
@@ -38,9 +42,9 @@ def _check_dataset(name: str, ds: dict) -> None:
         raise ConfigError(f"{prefix}.path: source parquet needs a path (file, folder or glob of .parquet shards)")
     if ds["source"] == "cutouts" and not ds.get("catalog"):
         raise ConfigError(f"{prefix}.catalog: source cutouts needs a catalog (CSV or parquet)")
-    if ds["source"] == "synthetic" and "n_pairs" not in ds:
-        raise ConfigError(f"{prefix}.n_pairs: source synthetic needs n_pairs")
-    if ds["source"] == "synthetic":
+    if ds["source"] in SIMULATED_SOURCES and "n_pairs" not in ds:
+        raise ConfigError(f"{prefix}.n_pairs: source {ds['source']} needs n_pairs")
+    if ds["source"] in SIMULATED_SOURCES:
         fp = ds["footprint"]
         if fp["ra_min"] >= fp["ra_max"]:
             raise ConfigError(f"{prefix}.footprint.ra_min: must be below ra_max ({fp['ra_min']} >= {fp['ra_max']})")
@@ -99,11 +103,11 @@ def _check_run(config: dict, name: str, run: dict) -> None:
             raise ConfigError(f"{prefix}.{key}: {run[key]!r} is not a key of {table} ({known})")
     source = config["datasets"][run["dataset"]]["source"]
     train = run["train"]
-    if source == "cutouts" and run["pairing"] == "paired":
-        raise ConfigError(f"{prefix}.pairing: dataset {run['dataset']!r} is a cutout catalog, which is unpaired only")
-    if source == "cutouts" and train["hard_negatives"]["ratio"] > 0:
+    if source in UNPAIRED_SOURCES and run["pairing"] == "paired":
+        raise ConfigError(f"{prefix}.pairing: dataset {run['dataset']!r} (source {source}) is unpaired only")
+    if source in UNPAIRED_SOURCES and train["hard_negatives"]["ratio"] > 0:
         raise ConfigError(f"{prefix}.train.hard_negatives.ratio: hard negatives need stamp/ctrl pairs, "
-                          f"which cutout dataset {run['dataset']!r} does not have")
+                          f"which dataset {run['dataset']!r} (source {source}) does not have")
     if train["micro_batch"] > train["batch_size"]:
         raise ConfigError(f"{prefix}.train.micro_batch: {train['micro_batch']} exceeds batch_size {train['batch_size']}")
     ends = [e.get("until_epoch") for e in train["core_dropout"]["schedule"]]

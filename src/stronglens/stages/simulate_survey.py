@@ -1,7 +1,7 @@
 """Rule simulate_survey: write one shard of a synthetic paired survey.
 
 python -m stronglens.stages.simulate_survey --dataset D --rows START STOP --seed S \
-    --config '<survey settings JSON>' --out results/data/D/pairs/part-K.parquet
+    --config '<survey settings JSON>' [--library results/sources/library.npz] --out results/data/D/pairs/part-K.parquet
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import time
 from stronglens.config.settings import as_dict
 from stronglens.config.stage_cli import read_settings, stage_parser
 from stronglens.core.provenance import provenance
+from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
 from stronglens.survey.settings import SurveySettings
 from stronglens.survey.synthetic.survey import simulate_rows
@@ -23,12 +24,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", type=int, nargs=2, required=True, metavar=("START", "STOP"), help="global row range")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--config", required=True, help="the dataset's survey settings (JSON text or file)")
+    ap.add_argument("--library", default=None, help="results/sources/library.npz (source_model: real_galaxy)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = read_settings(ap, SurveySettings, args.config, "--config")
     t0 = time.perf_counter()
-    df = simulate_rows(cfg, args.dataset, range(*args.rows), args.seed)
+    if cfg.source_model == "real_galaxy" and not args.library:
+        ap.error("--config: source_model real_galaxy needs --library (the source library)")
+    library = load_library(args.library) if args.library else None
+    df = simulate_rows(cfg, args.dataset, range(*args.rows), args.seed, library)
     meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": as_dict(cfg)}, args.code_hash)
     write_parquet(df, args.out, meta)
     logging.info("wrote %d pairs to %s in %.1f s", len(df), args.out, time.perf_counter() - t0)

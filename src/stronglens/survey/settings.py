@@ -65,11 +65,13 @@ class SourceDrawPrior:
 @dataclass(frozen=True)
 class SourcePrior(SourceDrawPrior):
     """The survey's source prior: a draw's prior plus the Einstein radius range theta_e (arcsec) and the
-    acceptance cut: redraw up to max_draws times until the r-band arc SNR reaches min_arc_snr."""
+    acceptance cuts: redraw up to max_draws times until the r-band arc SNR reaches min_arc_snr and the
+    effective magnification mu_eff reaches min_mu_eff."""
 
     theta_e: tuple[float, float]
     min_arc_snr: float
     max_draws: int
+    min_mu_eff: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class SurveySettings:
     """One synthetic survey: stamp_size (pixels, 0.262"/pix), footprint, host mix, lens and source priors,
     PSF model (``gaussian`` or ``moffat`` with moffat_beta), an optional planted core shortcut
     (amplitude, 0 = off), arc shot noise (add_poisson_noise, gain_e_per_nmgy in e-/nanomaggy) and the
-    arc SNR from which a pair is tier A (tier_a_min_arc_snr)."""
+    arc SNR from which a pair is tier A (tier_a_min_arc_snr), and the arcs' source model: ``sersic``
+    (Sersic + clumps) or ``real_galaxy`` (a galaxy of the source library's ``source_subset``, at the
+    prior's half-light radius and magnitudes)."""
 
     stamp_size: int
     footprint: Footprint
@@ -90,8 +94,51 @@ class SurveySettings:
     add_poisson_noise: bool
     gain_e_per_nmgy: float
     tier_a_min_arc_snr: float
+    source_model: str = "sersic"
+    source_subset: str = "injection"
 
 
 def survey_settings(block: dict[str, Any], where: str = "dataset") -> SurveySettings:
     """The survey slice of a whole (validated) dataset block, parsed: what the simulate_survey rule passes."""
     return parse_settings(SurveySettings, {k: block[k] for k in settings_keys(SurveySettings) if k in block}, where)
+
+
+@dataclass(frozen=True)
+class SkyTiers:
+    """What makes the stand-in sky a labelled survey (docs/science.md section 11).
+
+    negatives_per_lens: negatives (non-lens stamps) per lens, an exact ratio by row index; tier_a_fraction:
+    share of lenses that are tier A (``confirmed``: bright, obvious), the rest tier B (``visual grade``:
+    fainter); tier_a_mag_r / tier_b_mag_r: unlensed source r magnitude range per tier (AB); tier_a_min_arc_snr /
+    tier_b_min_arc_snr: the r-band arc SNR a lens of the tier must reach (redrawn otherwise);
+    lens_lrg_fraction: share of LRG-like hosts among the lenses (negatives follow the host mix)."""
+
+    negatives_per_lens: int = 10
+    tier_a_fraction: float = 0.4
+    tier_a_mag_r: tuple[float, float] = (20.5, 22.5)
+    tier_b_mag_r: tuple[float, float] = (22.5, 24.0)
+    tier_a_min_arc_snr: float = 30.0
+    tier_b_min_arc_snr: float = 8.0
+    lens_lrg_fraction: float = 0.9
+
+
+@dataclass(frozen=True)
+class SkySettings:
+    """A stand-in for a real labelled survey (``source: sky``): unpaired stamps, real-galaxy lenses from the
+    library's ``sky`` subset, Moffat PSF (moffat_beta), host and arc shot noise (gain_e_per_nmgy,
+    e-/nanomaggy), Galactic extinction; footprint, host mix, lens and source priors as for a synthetic
+    survey (the source prior's mag_r is replaced per tier), and the tiers and negative ratio of `sky`."""
+
+    stamp_size: int
+    footprint: Footprint
+    hosts: HostMix
+    lens_prior: LensPrior
+    source_prior: SourcePrior
+    moffat_beta: float
+    gain_e_per_nmgy: float
+    sky: SkyTiers
+
+
+def sky_settings(block: dict[str, Any], where: str = "dataset") -> SkySettings:
+    """The sky slice of a whole (validated) dataset block, parsed: what the simulate_sky rule passes."""
+    return parse_settings(SkySettings, {k: block[k] for k in settings_keys(SkySettings) if k in block}, where)

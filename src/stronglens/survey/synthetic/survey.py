@@ -14,7 +14,7 @@ same on every machine with the same library versions).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,11 +26,13 @@ from stronglens.physics.photometry import sky_sigma_pix
 from stronglens.physics.pixels import radius_map_pix
 from stronglens.physics.psf import band_fwhm, psf_convolve
 from stronglens.physics.render import RenderSettings, arc_snr, poisson_arc_noise, render_arcs
+from stronglens.sources.library import SourceLibrary
 from stronglens.storage.blobs import encode_bands
 from stronglens.survey.settings import SurveySettings, survey_settings
 from stronglens.survey.sky import brick_names, healpix_nested
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.conditions import draw_conditions, field_centres
+from stronglens.survey.synthetic.galaxies import galaxy_columns, image_source_from_rows, library_tensor, sersic_columns
 from stronglens.survey.synthetic.params import (
     lens_from_rows,
     lens_source_columns,
@@ -62,49 +64,65 @@ def _columns(records: list[dict]) -> dict[str, list]:
     return {k: [r[k] for r in records] for k in records[0]}
 
 
-def _draw_lensing(rng, cfg: SurveySettings, host: H.HostDraw) -> dict:
+def _draw_lensing(rng, cfg: SurveySettings, host: H.HostDraw, library: SourceLibrary | None,
+                  galaxies: np.ndarray | None) -> dict:
+    """One row's lens and source columns; a real-galaxy source when `galaxies` (library indices) is given."""
     lp = cfg.lens_prior
     follow = lp.follow_host_lrg and host.is_lrg
     lens = draw_lens(rng, cfg.source_prior.theta_e, lp.q, lp.shear_max, host.q if follow else None,
                      host.phi if follow else None)
-    src = draw_source(rng, cfg.source_prior, lens.theta_e)
-    return lens_source_columns(lens, src)
+    return lensing_columns(rng, lens, cfg.source_prior, library, galaxies)
 
 
-def _render(records: list[dict], cfg: SurveySettings, settings: RenderSettings, kernels: torch.Tensor):
+def lensing_columns(rng, lens, prior, library: SourceLibrary | None, galaxies: np.ndarray | None) -> dict:
+    """Columns of a lens and a source drawn from `prior`: Sersic, or a galaxy of `galaxies` (no clumps)."""
+    src = draw_source(rng, prior, lens.theta_e)
+    if galaxies is None:
+        return {**lens_source_columns(lens, src), **sersic_columns()}
+    src.clump_x, src.clump_y, src.clump_sigma, src.clump_frac = [], [], [], []
+    return {**lens_source_columns(lens, src), **galaxy_columns(rng, library, galaxies, src.r_e)}
+
+
+def render_rows(records: list[dict], settings: RenderSettings, kernels: torch.Tensor,
+                library: SourceLibrary | None = None, stamps: torch.Tensor | None = None):
+    """Render the arcs of row records (all Sersic, or all real-galaxy with the library and its stamp tensor)."""
     cols = _columns(records)
-    return render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE), kernels, settings)
+    lens = lens_from_rows(cols, DTYPE)
+    if records[0]["src_model"] == "real_galaxy":
+        src = image_source_from_rows(cols, library, stamps)
+    else:
+        src = source_from_rows(cols, DTYPE)
+    return render_arcs(lens, src, source_band_flux(cols, DTYPE), kernels, settings)
 
 
-def _accepted_arcs(
-    rngs: list[np.random.Generator], hosts: list[H.HostDraw], lensing: list[dict], cfg: SurveySettings,
-    settings: RenderSettings, kernels: torch.Tensor, sigma_r: torch.Tensor,
-):
-    """Render arcs, redrawing lens+source of rows below min_arc_snr (row's own generator)."""
-    prior = cfg.source_prior
+def accepted_arcs(lensing: list[dict], render, sigma_r: torch.Tensor, min_snr: np.ndarray, min_mu: float,
+                  max_draws: int, redraw):
+    """Render arcs, redrawing (``redraw(i)`` -> new columns, from row i's own generator) rows whose r-band
+    arc SNR is below min_snr[i] or whose mu_eff is below min_mu; (arcs, mu_eff, snr, draws)."""
     n = len(lensing)
-    arcs = torch.zeros((n, len(BANDS), settings.npix, settings.npix), dtype=DTYPE)
-    mu = torch.zeros(n, dtype=DTYPE)
-    snr = torch.zeros(n, dtype=DTYPE)
+    arcs = mu = snr = None
     draws = np.ones(n, dtype=np.int64)
     pending = list(range(n))
-    for attempt in range(prior.max_draws):
+    for attempt in range(max_draws):
         idx = torch.tensor(pending)
-        out = _render([lensing[i] for i in pending], cfg, settings, kernels[idx])
+        out = render([lensing[i] for i in pending], idx)
+        if arcs is None:
+            arcs = torch.zeros((n,) + out.arcs.shape[1:], dtype=DTYPE)
+            mu, snr = torch.zeros(n, dtype=DTYPE), torch.zeros(n, dtype=DTYPE)
         s = arc_snr(out.arcs[:, BANDS.index("r")], sigma_r[idx])
-        ok = s >= prior.min_arc_snr
+        ok = (s >= torch.as_tensor(min_snr[pending], dtype=DTYPE)) & (out.mu_eff >= min_mu)
         arcs[idx[ok]], mu[idx[ok]], snr[idx[ok]] = out.arcs[ok], out.mu_eff[ok], s[ok]
         pending = [i for i, good in zip(pending, ok.tolist()) if not good]
         if not pending:
             return arcs, mu, snr, draws
-        if attempt + 1 < prior.max_draws:
+        if attempt + 1 < max_draws:
             for i in pending:
-                lensing[i] = _draw_lensing(rngs[i], cfg, hosts[i])
+                lensing[i] = redraw(i)
                 draws[i] += 1
     raise SurveyError(
-        f"source_prior.min_arc_snr = {prior.min_arc_snr}: {len(pending)} rows found no arc above it in "
-        f"source_prior.max_draws = {prior.max_draws} draws (first row index {pending[0]}); "
-        "brighten source_prior.mag_r or lower the cut"
+        f"source_prior: {len(pending)} rows found no arc with arc SNR >= min_arc_snr and mu_eff >= min_mu_eff "
+        f"(= {min_mu}) in source_prior.max_draws = {max_draws} draws (first row index {pending[0]}); "
+        "brighten source_prior.mag_r or lower the cuts"
     )
 
 
@@ -118,17 +136,80 @@ def _core_shortcut(host_img: torch.Tensor, amplitude: float) -> torch.Tensor:
     return amplitude * core_flux[..., None, None] * blob
 
 
-def simulate_shard(block: dict, dataset: str, part: int, seed: int) -> pd.DataFrame:
+@dataclass
+class Observing:
+    """Per-row observing conditions as arrays: PSF kernels (B, 3, k, k), FWHM (B, 3) arcsec, psfdepth (B, 3)
+    (1/nmgy^2) and sky sigma per pixel (B, 3) nmgy."""
+
+    kernels: torch.Tensor
+    fwhm: np.ndarray
+    depth: np.ndarray
+    sigma: np.ndarray
+
+
+def observing(conds: list, psf_model: str, moffat_beta: float) -> Observing:
+    """PSF kernels, FWHM, depths and sky noise of each row's conditions."""
+    psfsize = {"psfsize_r": [c.psfsize_r for c in conds]}
+    kernels = psf_kernels_from_rows(psfsize, PIXSCALE_ARCSEC, psf_model, moffat_beta, DTYPE)
+    fwhm = band_fwhm(torch.tensor(psfsize["psfsize_r"], dtype=DTYPE)).numpy()
+    depth = np.array([c.psfdepth for c in conds])
+    return Observing(kernels, fwhm, depth, sky_sigma_pix(depth, fwhm, PIXSCALE_ARCSEC))
+
+
+def host_images(hosts: list[H.HostDraw], settings: RenderSettings, kernels: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) PSF-convolved host light (body + confuser feature), nmgy, no noise."""
+    body = H.render_host_bodies(hosts, settings, DTYPE)
+    feature = H.render_features(hosts, settings, DTYPE)
+    host_unconv = body[:, None] * torch.as_tensor(H.host_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
+    host_unconv = host_unconv + feature[:, None] * torch.as_tensor(H.feature_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
+    return psf_convolve(host_unconv, kernels)
+
+
+def position_columns(conds: list, npix: int) -> dict:
+    """ra, dec, brickname, healpix_128 and stamp_size of each row."""
+    ra = np.array([c.ra for c in conds])
+    dec = np.array([c.dec for c in conds])
+    return {"ra": ra, "dec": dec, "brickname": brick_names(ra, dec).astype(object),
+            "healpix_128": healpix_nested(ra, dec, HEALPIX_NSIDE), "stamp_size": np.full(len(conds), npix, dtype=np.int64)}
+
+
+def host_columns(hosts: list[H.HostDraw]) -> dict:
+    """Host type, pool (N2 = confuser), confuser category and light parameters of each row."""
+    return {"host_type": [h.host_type for h in hosts], "host_is_lrg": [h.is_lrg for h in hosts],
+            "pool": ["N2" if h.confuser != "none" else "N1" for h in hosts],
+            "confuser_category": [h.confuser for h in hosts],
+            **{f"host_{k}": [asdict(h)[k] for h in hosts] for k in ("mag_g", "mag_r", "mag_z", "r_e", "n", "q", "phi")}}
+
+
+def condition_columns(conds: list, obs: Observing) -> dict:
+    """PSF FWHM, depth, sky sigma per band, depth regime and E(B-V) of each row."""
+    return {
+        **{f"psfsize_{b}": obs.fwhm[:, i] for i, b in enumerate(BANDS)},
+        **{f"psfdepth_{b}": obs.depth[:, i] for i, b in enumerate(BANDS)},
+        **{f"sigma_pix_{b}": obs.sigma[:, i] for i, b in enumerate(BANDS)},
+        "depth_regime": [c.depth_regime for c in conds], "ebv": [c.ebv for c in conds],
+    }
+
+
+def simulate_shard(block: dict, dataset: str, part: int, seed: int, library: SourceLibrary | None = None) -> pd.DataFrame:
     """Simulate shard `part` of a whole synthetic dataset block (validated, defaults filled), its survey
     slice parsed as the simulate_survey stage parses it."""
     rows = shard_rows(block["n_pairs"], block["shard_size"], part)
-    return simulate_rows(survey_settings(block, f"datasets.{dataset}"), dataset, rows, seed)
+    return simulate_rows(survey_settings(block, f"datasets.{dataset}"), dataset, rows, seed, library)
 
 
-def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int) -> pd.DataFrame:
-    """Simulate the pairs with global indices `rows`; only `rows` depends on n_pairs and shard_size."""
+def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int, library: SourceLibrary | None = None) -> pd.DataFrame:
+    """Simulate the pairs with global indices `rows`; only `rows` depends on n_pairs and shard_size.
+
+    library: the real-galaxy source library, required when cfg.source_model is ``real_galaxy``.
+    """
     if len(rows) == 0:
         raise ValueError(f"empty row range {rows}")
+    galaxies = stamps = None
+    if cfg.source_model == "real_galaxy":
+        if library is None:
+            raise ValueError("source_model real_galaxy needs the source library (--library)")
+        galaxies, stamps = library.indices(cfg.source_subset), library_tensor(library, DTYPE)
     npix = cfg.stamp_size
     settings = RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC)
     centres = field_centres(seed, dataset, cfg.footprint)
@@ -137,25 +218,19 @@ def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int) -> 
         rng = generator(seed, f"survey:{dataset}", i)
         conds.append(draw_conditions(rng, centres, cfg.footprint))
         hosts.append(H.draw_host(rng, cfg.hosts.lrg_fraction, cfg.hosts.confuser_fraction))
-        lensing.append(_draw_lensing(rng, cfg, hosts[-1]))
+        lensing.append(_draw_lensing(rng, cfg, hosts[-1], library, galaxies))
         rngs.append(rng)
-    psfsize = {"psfsize_r": [c.psfsize_r for c in conds]}
-    kernels = psf_kernels_from_rows(psfsize, PIXSCALE_ARCSEC, cfg.psf_model, cfg.moffat_beta, DTYPE)
-    fwhm = band_fwhm(torch.tensor(psfsize["psfsize_r"], dtype=DTYPE)).numpy()
-    depth = np.array([c.psfdepth for c in conds])
-    sigma = sky_sigma_pix(depth, fwhm, PIXSCALE_ARCSEC)  # (B, 3) nmgy
-    sigma_t = torch.as_tensor(sigma, dtype=DTYPE)
+    obs = observing(conds, cfg.psf_model, cfg.moffat_beta)
+    host_img = host_images(hosts, settings, obs.kernels)
 
-    body = H.render_host_bodies(hosts, settings, DTYPE)
-    feature = H.render_features(hosts, settings, DTYPE)
-    host_unconv = body[:, None] * torch.as_tensor(H.host_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
-    host_unconv = host_unconv + feature[:, None] * torch.as_tensor(H.feature_band_flux(hosts), dtype=DTYPE)[:, :, None, None]
-    host_img = psf_convolve(host_unconv, kernels)
-
-    arcs, mu, snr, draws = _accepted_arcs(rngs, hosts, lensing, cfg, settings, kernels, sigma_t[:, 1])
+    prior = cfg.source_prior
+    arcs, mu, snr, draws = accepted_arcs(
+        lensing, lambda recs, idx: render_rows(recs, settings, obs.kernels[idx], library, stamps),
+        torch.as_tensor(obs.sigma[:, 1], dtype=DTYPE), np.full(len(rows), prior.min_arc_snr), prior.min_mu_eff,
+        prior.max_draws, lambda i: _draw_lensing(rngs[i], cfg, hosts[i], library, galaxies))
     shortcut = _core_shortcut(host_img, cfg.plant_core_shortcut) if cfg.plant_core_shortcut else torch.zeros_like(host_img)
 
-    noise = np.stack([rr.standard_normal((len(BANDS), npix, npix)) for rr in rngs]) * sigma[:, :, None, None]
+    noise = np.stack([rr.standard_normal((len(BANDS), npix, npix)) for rr in rngs]) * obs.sigma[:, :, None, None]
     arc_np = arcs.numpy()
     if cfg.add_poisson_noise:
         shot = np.stack([rr.standard_normal((len(BANDS), npix, npix)) for rr in rngs])
@@ -163,31 +238,19 @@ def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int) -> 
     ctrl = host_img.numpy() + noise
     stamp = host_img.numpy() + arc_np + shortcut.numpy() + noise
 
-    ra = np.array([c.ra for c in conds])
-    dec = np.array([c.dec for c in conds])
-    bricks = brick_names(ra, dec)
     out = {
         "pair_id": [f"{dataset}-{i:07d}" for i in rows],
         "host_id": [f"{dataset}-h{i:07d}" for i in rows],
         "stamp_npz": [encode_bands(s) for s in stamp],
         "ctrl_stamp_npz": [encode_bands(c) for c in ctrl],
-        "ra": ra, "dec": dec, "brickname": bricks.astype(object),
-        "healpix_128": healpix_nested(ra, dec, HEALPIX_NSIDE),
-        "stamp_size": np.full(len(rows), npix, dtype=np.int64),
-        "host_type": [h.host_type for h in hosts],
-        "host_is_lrg": [h.is_lrg for h in hosts],
-        "pool": ["N2" if h.confuser != "none" else "N1" for h in hosts],
-        "confuser_category": [h.confuser for h in hosts],
+        **position_columns(conds, npix),
+        **host_columns(hosts),
         "tier": np.where(snr.numpy() >= cfg.tier_a_min_arc_snr, "A", "B").astype(object),
-        **{f"host_{k}": [asdict(h)[k] for h in hosts] for k in ("mag_g", "mag_r", "mag_z", "r_e", "n", "q", "phi")},
         **_columns(lensing),
         "mu_eff": mu.numpy(), "arc_snr": snr.numpy(),
         "arc_flux_r": arcs[:, 1].sum(dim=(-1, -2)).numpy(),
         "n_source_draws": draws,
-        "psfsize_g": fwhm[:, 0], "psfsize_r": fwhm[:, 1], "psfsize_z": fwhm[:, 2],
-        "psfdepth_g": depth[:, 0], "psfdepth_r": depth[:, 1], "psfdepth_z": depth[:, 2],
-        "sigma_pix_g": sigma[:, 0], "sigma_pix_r": sigma[:, 1], "sigma_pix_z": sigma[:, 2],
-        "depth_regime": [c.depth_regime for c in conds], "ebv": [c.ebv for c in conds],
+        **condition_columns(conds, obs),
         "core_shortcut_flux_r": shortcut[:, 1].sum(dim=(-1, -2)).numpy(),
     }
     return pd.DataFrame(out)
