@@ -33,3 +33,17 @@ def workdir(tmp_path_factory) -> Path:
     proc = snakemake(wd, "--configfile", "config/test.yaml", "--cores", "2", "all")
     assert proc.returncode == 0, proc.stderr[-4000:]
     return wd
+
+
+@pytest.fixture(scope="session")
+def source_library(tmp_path_factory):
+    """The default real-galaxy source library, built once (a few seconds) and written to a temporary file."""
+    from stronglens.sources.deep_field import deep_field_rgb, linear_bands
+    from stronglens.sources.library import build_library, load_library, save_library
+    from stronglens.sources.segmentation import segment_galaxies
+    from stronglens.sources.settings import SourceLibrarySettings
+
+    s = SourceLibrarySettings()
+    path = tmp_path_factory.mktemp("sources") / "library.npz"
+    save_library(build_library(segment_galaxies(linear_bands(deep_field_rgb(), s.display_gamma), s), s, 42), path, {})
+    return load_library(path)

@@ -15,6 +15,7 @@ RANKS = {
     "core": 0,
     "storage": 1,
     "physics": 1,
+    "sources": 1,
     "survey": 2,
     "data": 2,
     "train": 3,

@@ -17,7 +17,7 @@ from helpers import dry_run_with, snakemake
 
 CFG = "config/test.yaml"
 RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
-SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
+SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 
 
 def png_size(path: Path) -> tuple[int, int]:

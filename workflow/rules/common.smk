@@ -34,7 +34,7 @@ CAPTIONS = "../report"
 SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
 RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
 RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
-SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
+SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict.DATA_GATES
 
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
@@ -182,6 +182,12 @@ def survey_library(wc):
 
 def library_arg(wc, input):
     return f"--library {shlex.quote(input.library)}" if "library" in input.keys() else ""
+
+
+def dataset_modes(dataset):
+    """Preprocessing modes whose data gates a dataset gets: its preprocessing_modes, or every mode."""
+    modes = dataset_cfg(dataset)["preprocessing_modes"]
+    return list(config["preprocessing"]) if modes is None else modes
 
 
 def sky_datasets():
@@ -334,6 +340,8 @@ def selection_psf(wc):
 def selection_inputs(wc):
     """The run's best.pt, and with selection.hosts = dataset its manifest and shards (the hosts' pixels)."""
     inputs = {"checkpoint": path("run", run=wc.run, file="best.pt")}
+    if "real_galaxy" in config["selection"]["source_models"]:
+        inputs["library"] = path("source_library")
     if config["selection"]["hosts"] == "dataset":
         r = RUNS[wc.run]
         inputs["manifest"] = path("manifest", dataset=r["dataset"], pairing=r["pairing"])
@@ -357,7 +365,7 @@ def figure_targets():
 def all_targets():
     targets = [path("source_library"), path("sources_figure", file="library.png")]
     targets += [path("survey_summary", dataset=name) for name in config["datasets"]]
-    targets += [path("data_gates", dataset=name, mode=mode) for name in config["datasets"] for mode in config["preprocessing"]]
+    targets += [path("data_gates", dataset=name, mode=mode) for name in config["datasets"] for mode in dataset_modes(name)]
     targets += [path("run", run=run, file=file) for run in RUNS for file in RUN_OUTPUTS.values()]
     targets += [path("gates", run=run) for run in RUNS]
     if RUNS:

@@ -71,6 +71,7 @@ rule figures_selection:
         completeness=path("selection", file="completeness.parquet"),
         sensitivity=path("selection", file="sensitivity.parquet"),
         injections=path("selection", file="injections.parquet"),
+        summary=path("selection", file="summary.json"),
     output:
         **figure_outputs(SELECTION_FIGURES, "3. Selection function"),
     params:

@@ -101,6 +101,10 @@ def _check_run(config: dict, name: str, run: dict) -> None:
         if run[key] not in config.get(table, {}):
             known = ", ".join(config.get(table, {})) or "none"
             raise ConfigError(f"{prefix}.{key}: {run[key]!r} is not a key of {table} ({known})")
+    modes = config["datasets"][run["dataset"]].get("preprocessing_modes")
+    if modes is not None and run["preprocessing"] not in modes:
+        raise ConfigError(f"{prefix}.preprocessing: {run['preprocessing']!r} is not one of dataset {run['dataset']!r}'s "
+                          f"preprocessing_modes {modes}")
     source = config["datasets"][run["dataset"]]["source"]
     train = run["train"]
     if source in UNPAIRED_SOURCES and run["pairing"] == "paired":
@@ -220,6 +224,11 @@ def check_config(config: dict) -> None:
         if ds["source"] == "cutouts" and catalog_rows(name, ds) == 0:
             raise ConfigError(f"datasets.{name}.catalog: {ds['catalog']!r} has no rows")
     _check_preprocessing(config)
+    for ds_name, ds in config.get("datasets", {}).items():
+        unknown = [m for m in ds.get("preprocessing_modes") or [] if m not in config.get("preprocessing", {})]
+        if unknown:
+            raise ConfigError(f"datasets.{ds_name}.preprocessing_modes: {unknown[0]!r} is not a key of preprocessing "
+                              f"({', '.join(config.get('preprocessing', {})) or 'none'})")
     for name in config.get("selection", {}).get("runs") or []:
         if name not in config.get("runs", {}):
             raise ConfigError(f"selection.runs: {name!r} is not a key of runs ({', '.join(config.get('runs', {})) or 'none'})")

@@ -10,15 +10,18 @@ from stronglens.sources.library import SUBSETS, SourceLibrary
 from stronglens.storage.blobs import decode_bands
 
 
-def library_figure(lib: SourceLibrary, per_subset: int = 16):
-    """Galaxy stamps of each subset (first by id, g/r/z as blue/green/red) and the size and shape distributions."""
+def library_figure(lib: SourceLibrary, per_subset: int = 16, crop: int = 32):
+    """Galaxy stamps of each subset (first by id; the central `crop` pixels, g/r/z as blue/green/red) and the size
+    and shape distributions of both subsets."""
+    import matplotlib.pyplot as plt
+
     cols = 8
     rows = 2 * int(np.ceil(per_subset / cols))
-    fig, axes = new_figure(cols * 1.1, rows * 1.15 + 2.4, nrows=rows + 2, ncols=cols,
-                           gridspec_kw={"height_ratios": [1] * rows + [0.15, 1.9]})
-    for ax in axes[rows:].ravel():
-        ax.remove()
+    fig = plt.figure(figsize=(cols * 1.1, rows * 1.15 + 2.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[rows * 1.15, 2.6])
+    axes = top.subplots(rows, cols)
     r_arcsec = lib.catalog["r_half_pix"] * lib.pixscale_arcsec
+    lo = lib.stamps.shape[-1] // 2 - crop // 2
     for s_i, subset in enumerate(SUBSETS):
         idx = lib.indices(subset)[:per_subset]
         for k in range(per_subset):
@@ -27,10 +30,9 @@ def library_figure(lib: SourceLibrary, per_subset: int = 16):
             ax.set_yticks([])
             if k < len(idx):
                 g = idx[k]
-                ax.imshow(gri_composite(lib.stamps[g].astype(np.float64)), origin="lower")
+                ax.imshow(gri_composite(lib.stamps[g, :, lo : lo + crop, lo : lo + crop].astype(np.float64)), origin="lower")
                 ax.set_title(f"{subset[:3]} {r_arcsec[g]:.2f}\"", fontsize=6)
-    grid = fig.add_gridspec(rows + 2, 2, height_ratios=[1] * rows + [0.15, 1.9])
-    ax_r, ax_q = fig.add_subplot(grid[rows + 1, 0]), fig.add_subplot(grid[rows + 1, 1])
+    ax_r, ax_q = bottom.subplots(1, 2)
     for subset in SUBSETS:
         m = lib.catalog["subset"] == subset
         ax_r.hist(r_arcsec[m], bins=20, histtype="step", label=f"{subset} ({int(m.sum())})")

@@ -90,7 +90,7 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
     }
     scores = pd.concat([
         pd.DataFrame({"sample_id": idx["sample_id"], "host_id": idx.get("host_id"), "split": split, "label": idx["label"],
-                      "theta_e_arcsec": idx.get("theta_e_arcsec"), "p": p})
+                      "theta_e_arcsec": idx.get("theta_e_arcsec"), "tier": idx.get("tier"), "p": p})
         for split, idx, p in ((cfg.eval_split, index, p_eval), (cfg.val_split, index_val, p_val))
     ], ignore_index=True)
     return report, scores

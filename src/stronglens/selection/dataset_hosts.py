@@ -23,11 +23,19 @@ from stronglens.core.constants import PIXSCALE_ARCSEC
 from stronglens.core.rng import generator
 from stronglens.physics.photometry import psfdepth_to_m5, sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, make_psf_kernels
-from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
-from stronglens.selection.recovery import DTYPE, Preprocessor, Scorer, draw_lensing, failed_row, host_moments, score_attempts
+from stronglens.physics.render import RenderSettings, arc_snr
+from stronglens.selection.recovery import (
+    DTYPE,
+    Preprocessor,
+    Scorer,
+    draw_lensing,
+    failed_row,
+    host_moments,
+    render_records,
+    score_attempts,
+)
 from stronglens.selection.settings import GridSettings
 from stronglens.storage.blobs import BlobError, decode_bands
-from stronglens.survey.synthetic.params import lens_from_rows, source_band_flux, source_from_rows
 
 LRG_TYPES = ("DEV", "SER")
 
@@ -113,7 +121,7 @@ def run_cell_on_hosts(cell: pd.Series, grid: GridSettings, n: int, seed: int, pr
         if records:
             ctrl = np.stack(images)
             arcs, snr, mu = _arcs_on_hosts(records, np.array(psf), hosts.rows, hosts.npix, psf_kind, compile_engine,
-                                            moffat_beta)
+                                            moffat_beta, variant)
             new_rows, ok_ids = score_attempts(records, ctrl + arcs, ctrl, snr, mu, preprocess, score)
             rows += new_rows
         pending = [j for j in pending if j not in ok_ids]
@@ -121,15 +129,10 @@ def run_cell_on_hosts(cell: pd.Series, grid: GridSettings, n: int, seed: int, pr
 
 
 def _arcs_on_hosts(records: list[dict], psf: np.ndarray, host_rows: pd.DataFrame, npix: int, psf_kind: str,
-                   compile_engine: bool = False, moffat_beta: float = 3.5):
+                   compile_engine: bool = False, moffat_beta: float = 3.5, variant: dict | None = None):
     """Arcs rendered with each host's own PSF; arc SNR against the host's own r-band sky sigma."""
-    cols = {k: [r[k] for r in records] for k in records[0]}
-    n = len(records)
-    cols.update({"n_clumps": [0] * n, **{k: [[]] * n for k in ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec",
-                                                                  "clump_frac")}})
     kernels = make_psf_kernels(torch.as_tensor(psf, dtype=DTYPE), PIXSCALE_ARCSEC, psf_kind, moffat_beta)
-    out = render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE), kernels,
-                      RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine))
+    out = render_records(records, kernels, RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine), variant or {})
     depth_r = np.array([r["host_psfdepth_r"] for r in records])
     fwhm_r = band_fwhm(torch.as_tensor(psf, dtype=DTYPE)).numpy()[:, 1]
     sigma_r = sky_sigma_pix(depth_r, fwhm_r, PIXSCALE_ARCSEC)

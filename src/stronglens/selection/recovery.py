@@ -40,6 +40,7 @@ from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
 from stronglens.selection.settings import GridSettings
 from stronglens.survey.settings import SourceDrawPrior
 from stronglens.survey.synthetic import hosts as H
+from stronglens.survey.synthetic.galaxies import GalaxyPool, sersic_columns
 from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
 from stronglens.survey.synthetic.priors import draw_lens, draw_source
 
@@ -54,6 +55,7 @@ PRIORS = {
 # The injected sources' shape prior (both priors): R_e 0.05-0.5", n 0.5-4, q 0.3-1, rest-frame colours, no clumps.
 SOURCE_SHAPE = {"re_arcsec": (0.05, 0.50), "n": (0.5, 4.0), "q": (0.3, 1.0), "colours": "restframe",
                 "clump_probability": 0.0, "clump_flux_fraction": (0.15, 0.45)}
+CLUMP_COLUMNS = ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec", "clump_frac")
 LENS_Q = (0.5, 1.0)
 SHEAR_MAX = 0.08
 VARIANTS = {  # sensitivity variants: name -> modification of the baseline draws
@@ -117,9 +119,23 @@ class Attempt:
     record: dict
 
 
+def source_model_variant(model: str, pool: GalaxyPool | None) -> dict:
+    """The variant modification that swaps the source model: {} for Sersic, the galaxy pool for real galaxies."""
+    if model == "sersic":
+        return {}
+    if pool is None:
+        raise ValueError(f"source model {model!r} needs the source library's injection subset")
+    return {"galaxies": pool}
+
+
 def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant: dict,
                  host_q: float | None = None, host_phi: float | None = None) -> dict:
-    """Lens (SIE at the cell's theta_E + shear) and source columns of one attempt, variant applied."""
+    """Lens (SIE at the cell's theta_E + shear) and source columns of one attempt, variant applied.
+
+    With ``variant["galaxies"]`` (a `GalaxyPool`) the Sersic draw's light profile is replaced by a real
+    galaxy at the same position, magnitudes and half-light radius: the lens and source draws are those of
+    the Sersic baseline, so the two source models are compared injection by injection.
+    """
     lens = draw_lens(rng, (cell["theta_e"], cell["theta_e"]), variant.get("lens_q", LENS_Q), SHEAR_MAX, host_q, host_phi)
     source_prior = SourceDrawPrior(**SOURCE_SHAPE, mag_r=tuple(prior["mag_r"]), beta_frac=tuple(prior["beta_frac"]))
     src = draw_source(rng, source_prior, lens.theta_e)
@@ -128,8 +144,20 @@ def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant
     cols = lens_source_columns(lens, src)
     for key in ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec", "clump_frac"):
         cols.pop(key)
+    pool = variant.get("galaxies")
+    cols.update(pool.columns(rng, src.r_e) if pool is not None else sersic_columns())
     return {"theta_e_cell": float(cell["theta_e"]), "psf_fwhm": float(cell["psf_fwhm"]),
             "depth_r": float(cell["depth_r"]), **cols}
+
+
+def render_records(records: list[dict], kernels: torch.Tensor, settings: RenderSettings, variant: dict):
+    """Render the arcs of attempt records (no clumps), Sersic or from the variant's galaxy pool: `ArcRender`."""
+    n = len(records)
+    cols = {k: [r[k] for r in records] for k in records[0]}
+    cols.update({"n_clumps": [0] * n, **{k: [[]] * n for k in CLUMP_COLUMNS}})
+    pool = variant.get("galaxies")
+    src = pool.image_source(cols) if pool is not None else source_from_rows(cols, DTYPE)
+    return render_arcs(lens_from_rows(cols, DTYPE), src, source_band_flux(cols, DTYPE), kernels, settings)
 
 
 def draw_attempt(seed: int, cell: pd.Series, j: int, attempt: int, prior: dict, host_model: int,
@@ -179,12 +207,8 @@ def render_attempts(attempts: list[Attempt], cell: pd.Series, npix: int, seed: i
     psf = float(cell["psf_fwhm"]) * variant.get("psf_scale", 1.0)
     kernels = cell_kernels(psf, len(attempts), psf_kind, moffat_beta)
     hosts = render_hosts([a.host for a in attempts], kernels, npix)
-    cols = {k: [a.record[k] for a in attempts] for k in attempts[0].record}
-    cols.update({"n_clumps": [0] * len(attempts), "clump_x_arcsec": [[]] * len(attempts),
-                 "clump_y_arcsec": [[]] * len(attempts), "clump_sigma_arcsec": [[]] * len(attempts),
-                 "clump_frac": [[]] * len(attempts)})
-    arcs = render_arcs(lens_from_rows(cols, DTYPE), source_from_rows(cols, DTYPE), source_band_flux(cols, DTYPE),
-                       kernels, RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine))
+    arcs = render_records([a.record for a in attempts], kernels,
+                          RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC, compile=compile_engine), variant)
     sigma = cell_sigma(float(cell["psf_fwhm"]), float(cell["depth_r"]))  # noise of the cell, not of the variant
     noise = np.stack([generator(seed, "selection:noise", a.cell_id, a.j, a.attempt).standard_normal((3, npix, npix))
                       for a in attempts]) * sigma[None, :, None, None]
@@ -311,9 +335,14 @@ def threshold_at_fpr(clean_scores: np.ndarray, fpr: float) -> dict:
 
 
 def beta_interval(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed `level` interval of the Beta(1 + k, 1 + n - k) posterior of a binomial rate."""
-    a, b = 1.0 + k, 1.0 + n - k
-    return beta_dist.ppf((1 - level) / 2, a, b), beta_dist.ppf((1 + level) / 2, a, b)
+    """Jeffreys `level` interval of a binomial rate: the equal-tailed interval of Beta(k + 1/2, n - k + 1/2), with
+    the lower end 0 at k = 0 and the upper end 1 at k = n, so it always contains k / n (docs/science.md 8.5; the
+    equal-tailed Beta(1 + k, 1 + n - k) interval excludes 0 at k = 0)."""
+    k, n = np.asarray(k, dtype=float), np.asarray(n, dtype=float)
+    a, b = k + 0.5, n - k + 0.5
+    lo = np.where(k <= 0, 0.0, beta_dist.ppf((1 - level) / 2, a, b))
+    hi = np.where(k >= n, 1.0, beta_dist.ppf((1 + level) / 2, a, b))
+    return lo, hi
 
 
 def completeness_table(inj: pd.DataFrame, by: list[str], thresholds: dict[str, float]) -> pd.DataFrame:

@@ -35,7 +35,9 @@ class SelectionShardSettings:
     dataset hosts; host_model: 1 (any host) or 2 (LRG-like, lens follows the
     host); max_retries: new hosts for a failed injection; compile_engine:
     render with torch.compile; prior: main source prior; also_priors: other
-    priors (baseline only).
+    priors (baseline only); source_models: ``sersic`` and/or ``real_galaxy``
+    (the library's injection subset), the first for the baseline and the
+    sensitivity variants, the others baseline only (variant "source:<model>").
     """
 
     grid: GridSettings
@@ -47,6 +49,7 @@ class SelectionShardSettings:
     compile_engine: bool
     prior: str
     also_priors: tuple[str, ...]
+    source_models: tuple[str, ...] = ("sersic",)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class SelectionGatherSettings:
     thresholds: fixed p thresholds (p > t detects); fprs: false-positive rates
     of the clean hosts' scores whose thresholds are also used;
     beta_frac_max: the restricted variant keeps beta_frac <= this (unitless);
-    prior, also_priors: as in the shard settings.
+    prior, also_priors, source_models: as in the shard settings.
     """
 
     thresholds: tuple[float, ...]
@@ -64,6 +67,7 @@ class SelectionGatherSettings:
     beta_frac_max: float
     prior: str
     also_priors: tuple[str, ...]
+    source_models: tuple[str, ...] = ("sersic",)
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class SelectionFigureSettings:
     prior: str
     also_priors: tuple[str, ...]
     thresholds: tuple[float, ...]
+    source_models: tuple[str, ...] = ("sersic",)
 
 
 @dataclass(frozen=True)

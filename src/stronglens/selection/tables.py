@@ -30,16 +30,27 @@ def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def prior_variants(prior: str, also_priors: tuple[str, ...] = ()) -> dict[str, str]:
-    """Variant name -> prior: the main prior's baseline, and one baseline per extra prior ("prior:<name>")."""
-    return {"baseline": prior, **{f"prior:{p}": p for p in also_priors if p != prior}}
+def baseline_variants(prior: str, also_priors: tuple[str, ...] = (), source_models: tuple[str, ...] = ("sersic",)
+                      ) -> dict[str, tuple[str, str]]:
+    """Variant name -> (prior, source model) of every baseline: the main one, one per extra prior ("prior:<name>")
+    and one per extra source model ("source:<model>")."""
+    main = source_models[0]
+    out = {"baseline": (prior, main), **{f"prior:{p}": (p, main) for p in also_priors if p != prior}}
+    out.update({f"source:{m}": (prior, m) for m in source_models[1:]})
+    return out
 
 
-def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float, priors: dict[str, str]) -> pd.DataFrame:
+def is_baseline_variant(variant: str) -> bool:
+    """Whether a variant is a baseline of another prior or source model (not a sensitivity variant)."""
+    return variant == "baseline" or variant.startswith(("prior:", "source:"))
+
+
+def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max: float,
+                        variants: dict[str, tuple[str, str]]) -> pd.DataFrame:
     """Per cell and marginals (theta_E, source mag, PSF, depth), for all injections and the beta_frac-restricted
-    subset, for each prior (`priors`: variant -> prior name, see `prior_variants`)."""
+    subset, for each baseline (`variants`: variant -> (prior, source model), see `baseline_variants`)."""
     frames = []
-    for variant, prior in priors.items():
+    for variant, (prior, model) in variants.items():
         base = with_bins(inj[inj["variant"] == variant])
         if base.empty:
             continue
@@ -52,6 +63,8 @@ def completeness_tables(inj: pd.DataFrame, thr: dict[str, float], beta_frac_max:
                 tab.insert(0, "level", level)
                 tab.insert(0, "subset", subset)
                 tab.insert(0, "prior", prior)
+                tab.insert(0, "source_model", model)
+                tab.insert(0, "variant", variant)
                 frames.append(tab)
     return pd.concat(frames, ignore_index=True)
 
@@ -61,7 +74,7 @@ def sensitivity_table(inj: pd.DataFrame, thr: dict[str, float]) -> pd.DataFrame:
     by = ["cell_id"]
     base = completeness_table(inj[inj["variant"] == "baseline"], by, thr).set_index(["threshold", "cell_id"])
     rows = []
-    for variant in sorted(v for v in set(inj["variant"]) - {"baseline"} if not v.startswith("prior:")):
+    for variant in sorted(v for v in set(inj["variant"]) if not is_baseline_variant(v)):
         var = completeness_table(inj[inj["variant"] == variant], by, thr).set_index(["threshold", "cell_id"])
         delta = (var["completeness"] - base["completeness"]).dropna()
         for name, d in delta.groupby(level="threshold"):
@@ -94,8 +107,8 @@ def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], c
     """Overall completeness per threshold (Beta intervals) over the cells inside the prior's theta_E range,
     the same for every extra prior, by source magnitude, peak theta_E, counts."""
     base = inj[inj["variant"] == "baseline"]
-    priors = prior_variants(settings.prior, settings.also_priors)
-    marg = completeness[(completeness["subset"] == "all") & (completeness["prior"] == settings.prior)]
+    variants = baseline_variants(settings.prior, settings.also_priors, settings.source_models)
+    marg = completeness[(completeness["subset"] == "all") & (completeness["variant"] == "baseline")]
     te = marg[(marg["level"] == "theta_e") & (marg["threshold"] == next(iter(thr)))]
     mags = marg[marg["level"] == "src_mag"]
     return {
@@ -111,7 +124,9 @@ def summary(inj: pd.DataFrame, thr: dict[str, float], fpr_records: list[dict], c
         "thresholds": thr,
         "fpr_thresholds": fpr_records,
         "completeness": overall(inj, "baseline", settings.prior, thr),
-        "completeness_by_prior": {p: overall(inj, v, p, thr) for v, p in priors.items()},
+        "completeness_by_prior": {p: overall(inj, v, p, thr) for v, (p, _) in variants.items() if not v.startswith("source:")},
+        "completeness_by_source_model": {m: overall(inj, v, p, thr) for v, (p, m) in variants.items() if p == settings.prior
+                                         and not v.startswith("prior:")},
         "completeness_by_src_mag": {f"{r.threshold} {r.src_mag_bin}": r.completeness for r in mags.itertuples()},
         "peak_theta_e": float(te.loc[te["completeness"].idxmax(), "theta_e_cell"]) if te["completeness"].notna().any() else None,
     }

@@ -7,6 +7,8 @@ python -m stronglens.stages.figures_selection --run R --selection-dir results/se
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from stronglens.figures.style import new_figure, no_data, save_figures
 from stronglens.selection.examples import rerender_injections
 from stronglens.selection.settings import SelectionFigureSettings
 
-FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery")
+FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 
 
 def pick_injections(inj: pd.DataFrame, prior: str, n: int) -> pd.DataFrame:
@@ -64,9 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     F.require_threshold(table, threshold)
     fixed = [f"p>{t:g}" for t in cfg.thresholds]
     priors = [cfg.prior] + [p for p in cfg.also_priors if p != cfg.prior]
+    summary = json.loads((src / "summary.json").read_text())
     figs = {
         "selection_heatmaps": F.heatmaps(table, cfg.prior, threshold, args.run),
-        "selection_marginals": F.marginals(table, cfg.prior, [threshold] + [t for t in fixed if t != threshold], args.run, priors),
+        "selection_marginals": F.marginals(table, cfg.prior, [threshold] + [t for t in fixed if t != threshold], args.run, priors,
+                                           list(cfg.source_models), summary.get("realism_gap")),
+        "selection_gap": F.gap_figure(summary, args.run),
         "selection_tornado": F.tornado(pd.read_parquet(src / "sensitivity.parquet"), threshold, args.run),
         "selection_gallery": gallery(pd.read_parquet(src / "injections.parquet"), cfg, pp, args.stamp, args.seed,
                                      fcfg.gallery_examples, args.run),

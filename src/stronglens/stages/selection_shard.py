@@ -18,9 +18,11 @@ from stronglens.core.provenance import provenance
 from stronglens.data.normalise import preprocess_with
 from stronglens.data.settings import PreprocessSettings
 from stronglens.selection.dataset_hosts import DatasetHosts, run_cell_on_hosts
-from stronglens.selection.recovery import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells
+from stronglens.selection.recovery import PRIORS, VARIANTS, grid_cells, run_cell, shard_cells, source_model_variant
 from stronglens.selection.settings import PsfSettings, SelectionShardSettings
+from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
+from stronglens.survey.synthetic.galaxies import GalaxyPool
 from stronglens.train.scoring import RunScorer
 
 
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda[:N] (execution setting)")
     ap.add_argument("--batch", type=int, default=256, help="images per forward pass (execution setting)")
     ap.add_argument("--manifest", default=None, help="inject onto this manifest's negative hosts (selection.hosts: dataset)")
+    ap.add_argument("--library", default=None, help="results/sources/library.npz (source_models: real_galaxy)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     cfg = read_settings(ap, SelectionShardSettings, args.selection, "--selection")
@@ -61,16 +64,23 @@ def main(argv: list[str] | None = None) -> None:
     common = {"n": cfg.grid.n_per_cell, "seed": args.seed,
               "host_model": cfg.host_model, "preprocess": prep, "score": scorer, "max_retries": cfg.max_retries,
               "compile_engine": cfg.compile_engine, "psf_kind": psf.psf_model, "moffat_beta": psf.moffat_beta}
-    plan = [(v, VARIANTS[v], cfg.prior) for v in variants]  # the main prior: baseline + sensitivity variants
-    plan += [(f"prior:{p}", {}, p) for p in cfg.also_priors if p != cfg.prior]  # other priors: baseline only
-    for variant, change, prior in plan:
+    if "real_galaxy" in cfg.source_models and not args.library:
+        ap.error("--selection: source_models real_galaxy needs --library (the source library)")
+    pool = GalaxyPool(load_library(args.library), "injection") if args.library else None
+    main_model = cfg.source_models[0]
+    main = source_model_variant(main_model, pool)
+    # The main prior and source model: baseline + sensitivity variants; other priors and models: baseline only.
+    plan = [(v, {**VARIANTS[v], **main}, cfg.prior, main_model) for v in variants]
+    plan += [(f"prior:{p}", main, p, main_model) for p in cfg.also_priors if p != cfg.prior]
+    plan += [(f"source:{m}", source_model_variant(m, pool), cfg.prior, m) for m in cfg.source_models[1:]]
+    for variant, change, prior, model in plan:
         for _, cell in cells.iterrows():
             args_cell = {**common, "prior": PRIORS[prior], "variant": change}
             if hosts is None:
                 df = run_cell(cell, npix=args.stamp, **args_cell)
             else:
                 df = run_cell_on_hosts(cell, cfg.grid, hosts=hosts, **args_cell)
-            frames.append(df.assign(variant=variant, prior=prior))
+            frames.append(df.assign(variant=variant, prior=prior, source_model=model))
     out = pd.concat(frames, ignore_index=True)
     record = {"selection": as_dict(cfg), "preprocessing": as_dict(pp), "psf": as_dict(psf), "shard": args.shard,
               "checkpoint_sha256": scorer.sha256}

@@ -20,6 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     summary["provenance"] = read_parquet_metadata(args.shards[0])
     summary["shards"] = list(args.shards)
     write_json(summary, args.out)
+    mu = summary.get("mu_eff")
+    if mu:
+        print(f"{summary['n_pairs']} rows; lenses' mu_eff: median {mu['median']:.2f}, "
+              + ", ".join(f"{k.replace('fraction_above_', '> ')}: {v:.1%}" for k, v in mu.items() if k.startswith("fraction"))
+              + f"; deciles {', '.join(f'{d:.1f}' for d in mu['deciles'])}")
 
 
 if __name__ == "__main__":

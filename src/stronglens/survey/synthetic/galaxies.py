@@ -55,3 +55,21 @@ def image_source_from_rows(rows: Mapping[str, Sequence], library: SourceLibrary,
     cy = torch.as_tensor(library.catalog["cy"][k], dtype=stamps.dtype)
     return ImageSource(col("src_x_arcsec"), col("src_y_arcsec"), col("src_pixscale_arcsec"), col("src_phi"), cx, cy,
                        torch.as_tensor(k), stamps)
+
+
+class GalaxyPool:
+    """The galaxies of one library subset that sources are drawn from, with the library's stamps as a tensor."""
+
+    def __init__(self, library: SourceLibrary, subset: str, dtype=torch.float64) -> None:
+        self.library = library
+        self.subset = subset
+        self.indices = library.indices(subset)
+        self.stamps = library_tensor(library, dtype)
+
+    def columns(self, rng: np.random.Generator, r_e: float) -> dict:
+        """Real-galaxy columns of one source scaled to r_e (arcsec); see `galaxy_columns`."""
+        return galaxy_columns(rng, self.library, self.indices, r_e)
+
+    def image_source(self, rows: Mapping[str, Sequence]) -> ImageSource:
+        """ImageSource of rows drawn from this pool."""
+        return image_source_from_rows(rows, self.library, self.stamps)

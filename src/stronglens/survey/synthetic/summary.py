@@ -9,8 +9,10 @@ import pandas as pd
 
 from stronglens.storage.shards import read_shard_metadata
 
-QUANTITY_COLUMNS = ("theta_e_arcsec", "arc_snr", "mu_eff", "src_mag_r", "host_mag_r", "psfsize_r", "psfdepth_r", "sigma_pix_r")
-COUNT_COLUMNS = ("pool", "tier", "host_type", "confuser_category", "depth_regime")
+QUANTITY_COLUMNS = ("theta_e_arcsec", "arc_snr", "mu_eff", "beta_frac", "src_re_arcsec", "src_mag_r", "host_mag_r", "psfsize_r",
+                    "psfdepth_r", "sigma_pix_r")
+COUNT_COLUMNS = ("label", "pool", "tier", "host_type", "confuser_category", "depth_regime", "src_model")
+MU_EFF_CUTS = (2.0, 5.0, 10.0)
 
 
 def read_metadata_columns(paths: list[str | Path]) -> pd.DataFrame:
@@ -29,4 +31,13 @@ def summarise(df: pd.DataFrame) -> dict:
         for c in QUANTITY_COLUMNS
         if c in df and df[c].notna().any()
     }
+    if "mu_eff" in df and df["mu_eff"].notna().any():
+        out["mu_eff"] = mu_eff_distribution(df["mu_eff"].dropna().to_numpy(float))
     return out
+
+
+def mu_eff_distribution(mu: np.ndarray) -> dict:
+    """The lenses' effective magnification: deciles and the share above each of MU_EFF_CUTS."""
+    return {"n": int(len(mu)), "median": float(np.median(mu)),
+            "deciles": [float(v) for v in np.percentile(mu, np.arange(10, 100, 10))],
+            **{f"fraction_above_{c:g}": float((mu > c).mean()) for c in MU_EFF_CUTS}}
