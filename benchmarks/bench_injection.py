@@ -10,6 +10,11 @@ the warm-up time. This engine runs twice: eager, and compiled with
 torch.compile (`RenderSettings.compile`); both warm up on two batch sizes
 first, so the rate excludes compilation (printed apart as the warm-up).
 lenstronomy's rate counts `ImageModel.image` only (its set-up is not timed).
+The same systems are then rendered with image sources (real galaxies of the
+source library's injection subset, built in-process from the embedded deep
+field, at each system's position, r_e and magnitudes): their rate is printed
+beside the Sersic rate, with their flux error against the same engine's 32x
+uniform reference.
 
     python benchmarks/bench_injection.py [--n-speed 1024] [--n-compare 24] [--device cpu|cuda]
 """
@@ -77,6 +82,44 @@ def reference_r_flux(cols: dict, bn_lenstronomy: bool) -> np.ndarray:
     ref = RenderSettings(npix=NPIX, pixscale=PIX, oversample=32, adaptive=False)
     arcs = engine_run(cols, ref, torch.float64, "cpu", 4, bn_lenstronomy)
     return arcs[:, 1].sum(dim=(-1, -2)).numpy()
+
+
+def galaxy_pool():
+    """The injection subset of the default source library, built from the embedded deep field (a few seconds)."""
+    from stronglens.sources.deep_field import deep_field_rgb, linear_bands
+    from stronglens.sources.library import build_library
+    from stronglens.sources.segmentation import segment_galaxies
+    from stronglens.sources.settings import SourceLibrarySettings
+    from stronglens.survey.synthetic.galaxies import GalaxyPool
+
+    s = SourceLibrarySettings()
+    return GalaxyPool(build_library(segment_galaxies(linear_bands(deep_field_rgb(), s.display_gamma), s), s, 42), "injection")
+
+
+def with_galaxies(cols: dict, pool, seed: int = 2) -> dict:
+    """The same systems with a library galaxy each (same position, magnitudes and r_e)."""
+    extra = [pool.columns(generator(seed, "bench_injection:galaxy", i), re) for i, re in enumerate(cols["src_re_arcsec"])]
+    return {**cols, **{k: [e[k] for e in extra] for k in extra[0]}}
+
+
+def image_run(cols: dict, pool, settings: RenderSettings, dtype, device: str, batch: int) -> torch.Tensor:
+    lens = lens_from_rows(cols, dtype).to(device, dtype)
+    src = pool.image_source(cols).to(device, dtype)
+    flux = source_band_flux(cols, dtype).to(device)
+    kern = make_psf_kernels(torch.as_tensor(cols["psfsize_r"], dtype=dtype), PIX).to(device)
+    out = []
+    for start in range(0, lens.batch_size, batch):
+        idx = torch.arange(start, min(lens.batch_size, start + batch), device=device)
+        out.append(render_arcs(lens.index(idx), src.index(idx), flux[idx], kern[idx], settings).arcs)
+    return torch.cat(out)
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
 
 
 def lenstronomy_run(cols: dict) -> tuple[np.ndarray, float]:
@@ -167,6 +210,20 @@ def main() -> None:
     print(f"{'lenstronomy 4x (per band)':<44}{lt_rate:>10.1f}   {flux_errors(lt[:, 1].sum(axis=(-1, -2)), ref_lt)}")
     for name, (rate, _) in results.items():
         print(f"speed ratio stronglens {name} / lenstronomy: {rate / lt_rate:.1f}x")
+
+    pool = galaxy_pool()
+    gal_cols, gal_cmp = with_galaxies(speed_cols, pool), with_galaxies(cmp_cols, pool)
+    eager = PRESETS["default"]
+    image_run({k: v[: args.n_compare] for k, v in gal_cols.items()}, pool, eager, torch.float32, dev, args.batch)  # warm-up
+    sersic_s = timed(lambda: engine_run(speed_cols, eager, torch.float32, dev, args.batch))
+    image_s = timed(lambda: image_run(gal_cols, pool, eager, torch.float32, dev, args.batch))
+    img_flux = image_run(gal_cmp, pool, eager, torch.float32, dev, args.batch)[:, 1].sum(dim=(-1, -2)).double().cpu().numpy()
+    ref = RenderSettings(npix=NPIX, pixscale=PIX, oversample=32, adaptive=False)
+    img_ref = image_run(gal_cmp, pool, ref, torch.float64, "cpu", 4)[:, 1].sum(dim=(-1, -2)).numpy()
+    print(f"\nsource model, same {args.n_speed} systems, timed back to back ({dev}, eager):")
+    print(f"{'stronglens Sersic + clumps':<44}{args.n_speed / sersic_s:>10.1f}")
+    print(f"{'stronglens real-galaxy image source':<44}{args.n_speed / image_s:>10.1f}   {flux_errors(img_flux, img_ref)}")
+    print(f"speed ratio image source / Sersic: {sersic_s / image_s:.2f}x ({len(pool.indices)} injection-subset galaxies)")
     print("warm-up (two batch sizes; includes compilation for a compiled preset): "
           + ", ".join(f"{name} {sec:.1f} s" for name, sec in warmup.items()))
 

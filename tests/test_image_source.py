@@ -12,7 +12,7 @@ from lenstronomy.LightModel.light_model import LightModel
 from lenstronomy.Util import param_util
 from test_render import make_lens, make_source
 
-from stronglens.physics.image_source import ImageSource, image_sb
+from stronglens.physics.image_source import ImageSource, image_sb, stamp_extent
 from stronglens.physics.lens import LensParams
 from stronglens.physics.pixels import stamp_center_pix
 from stronglens.physics.render import RenderSettings, lensed_unit_bands, render_arcs
@@ -41,8 +41,9 @@ def clumpy_stamps(n: int, size: int = 48, seed: int = 0) -> torch.Tensor:
 def image_source(stamps, galaxy, x0, y0, pixscale, phi, cx=None, cy=None) -> ImageSource:
     centre = (stamps.shape[-1] - 1) / 2
     n = len(np.atleast_1d(x0))
-    return ImageSource(T(x0), T(y0), T(pixscale), T(phi), T(cx if cx is not None else [centre] * n),
-                       T(cy if cy is not None else [centre] * n), torch.as_tensor(np.atleast_1d(galaxy)), stamps)
+    cx, cy = T(cx if cx is not None else [centre] * n), T(cy if cy is not None else [centre] * n)
+    return ImageSource(T(x0), T(y0), T(pixscale), T(phi), cx, cy, torch.as_tensor(np.atleast_1d(galaxy)),
+                       stamp_extent(stamps.shape[-1], cx, cy, T(pixscale)), stamps)
 
 
 def lenstronomy_interpol(npix, sub, lens_kw, image_sb_arcsec2, centre, phi, scale):

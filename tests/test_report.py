@@ -32,7 +32,7 @@ def expected_figures(workdir: Path) -> list[Path]:
     fig = workdir / "results" / "figures"
     paths = [fig / run / f"{name}.png" for run in cfg["runs"] for name in RUN_FIGURES]
     paths += [fig / run / f"{name}.png" for run in cfg["selection"]["runs"] for name in SELECTION_FIGURES]
-    return paths + [fig / "runs.png"]
+    return paths + [fig / "runs.png", fig / "sources" / "library.png", fig / "sources" / "sky.png"]
 
 
 def test_every_figure_is_written_as_png_and_pdf(workdir):
@@ -66,7 +66,8 @@ def test_pipeline_info_records_config_commit_and_versions(workdir):
 def test_figures_rerun_alone_when_their_setting_changes(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("figures", {}).update(dpi=90))
     # pipeline_info snapshots the whole resolved config, so it reruns on any change (it is cheap)
-    assert counts == {"all": 1, "figures_run": 2, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1}, counts
+    assert counts == {"all": 1, "figures_sources": 1, "figures_run": 3, "figures_selection": 1, "figures_compare": 1,
+                      "pipeline_info": 1}, counts
 
 
 # Drive the report the way a reader does: open a category, a run, press a result's view button.
@@ -146,7 +147,8 @@ def test_report_renders_every_figure_in_chromium(workdir, report_html):
             assert entry is not None, f"{png} is not in the report"
             assert (entry["width"], entry["height"]) == png_size(png), png
             assert entry["caption"] > 0, f"{png} has no caption"
-        assert sum(1 for e in decoded.values() if e["mime"] == "text/html") == 3  # two gate tables + experiments
+        n_runs = len(yaml.safe_load((workdir / CFG).read_text())["runs"])
+        assert sum(1 for e in decoded.values() if e["mime"] == "text/html") == n_runs + 1  # a gate table per run + experiments
         # Through the report's own navigation: a run's gallery, then the overview comparison.
         fig = workdir / "results" / "figures"
         for category, sub, label, png in (("2. Runs", "tiny_paired", "gallery", fig / "tiny_paired" / "gallery.png"),

@@ -259,14 +259,14 @@ def test_the_anchored_prior_summarises_only_its_theta_e_range():
     inj = pd.DataFrame(rows)
     thr, recs = thresholds(inj, [0.5], [0.1])
     for prior, expected in (("broad", 0.5), ("anchored", 0.0)):
-        comp = completeness_tables(inj, thr, 0.55, {"baseline": prior})
+        comp = completeness_tables(inj, thr, 0.55, {"baseline": (prior, "sersic")})
         out = summary(inj, thr, recs, comp, gather_settings(prior))
         assert out["completeness"]["p>0.5"]["completeness"] == expected
         sel = (comp["level"] == "theta_e") & (comp["subset"] == "all") & (comp["threshold"] == "p>0.5")
         assert comp.loc[sel, "in_prior"].tolist() == [prior == "broad", True]
     assert recs[0]["n_valid"] == 20 and recs[0]["achieved_fpr"] <= 0.1
     both = pd.concat([inj, inj.assign(variant="prior:anchored")], ignore_index=True)
-    comp = completeness_tables(both, thr, 0.55, {"baseline": "broad", "prior:anchored": "anchored"})
+    comp = completeness_tables(both, thr, 0.55, {"baseline": ("broad", "sersic"), "prior:anchored": ("anchored", "sersic")})
     out = summary(both, thr, recs, comp, gather_settings("broad", ("anchored",)))
     assert out["completeness_by_prior"]["broad"]["p>0.5"]["completeness"] == 0.5
     assert out["completeness_by_prior"]["anchored"]["p>0.5"]["completeness"] == 0.0
@@ -336,7 +336,8 @@ def test_a_compiled_engine_gives_the_same_injections():
     compiled = run_cell(cell(), 6, 3, PRIORS["broad"], 1, {}, NPIX, identity, scorer, 1, compile_engine=True)
     assert list(eager.columns) == list(compiled.columns) and len(eager) == len(compiled) == 6
     numeric = eager.select_dtypes("number").columns
-    assert np.allclose(eager[numeric].to_numpy(float), compiled[numeric].to_numpy(float), rtol=1e-9, atol=1e-12)
+    assert np.allclose(eager[numeric].to_numpy(float), compiled[numeric].to_numpy(float), rtol=1e-9, atol=1e-12,
+                       equal_nan=True)
     assert (eager["status"] == compiled["status"]).all()
 
 

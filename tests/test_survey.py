@@ -120,7 +120,9 @@ def test_columns_and_paired_schema(shard):
     assert df[["ra", "dec", "healpix_128"]].notna().all().all()
     assert images(df, "stamp_npz").shape == (len(df), 3, 64, 64)
     assert df["brickname"].nunique() < len(df)  # hosts cluster: bricks are shared, so spatial splits bite
-    assert ((df["beta_frac"] >= 0.1) & (df["beta_frac"] <= 1.0)).all()
+    lo, hi = cfg["source_prior"]["beta_frac"]
+    assert ((df["beta_frac"] >= lo) & (df["beta_frac"] <= hi)).all()
+    assert (df["mu_eff"] >= cfg["source_prior"]["min_mu_eff"]).all() and set(df["src_model"]) == {"sersic"}
 
 
 def test_stamp_size_101(dataset_block):

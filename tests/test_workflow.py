@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -61,10 +62,12 @@ def test_second_run_has_nothing_to_do(workdir):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-# Downstream of a change: the figures of both runs (test.yaml), of the one selection run, the comparison,
+# Downstream of a change: the figures of the three runs (test.yaml), of the one selection run, the comparison,
 # and pipeline_info, which snapshots the whole resolved config.
-ALL_FIGURES = {"figures_run": 2, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1}
-GATE_FIGURES = {"figures_run": 2, "figures_compare": 1, "pipeline_info": 1}
+ALL_FIGURES = {"figures_run": 3, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1}
+# A run's gates rewrite its score table, which the selection summary's realism gap reads: the selection run
+# re-gathers and redraws its figures (no injection reruns).
+GATE_FIGURES = {"figures_run": 3, "figures_compare": 1, "pipeline_info": 1, "selection_gather": 1, "figures_selection": 1}
 
 
 def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
@@ -88,17 +91,17 @@ def test_manifest_change_does_not_resimulate(workdir, tmp_path):
 
 def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["preprocessing"]["raw_robust"].update(clip=None))
-    # 2 datasets x (paired, unpaired); the 2 runs on tiny, their gates and the table
-    # the clip is part of each run's settings: both settings files are rewritten
-    assert counts == {"all": 1, "preprocess": 4, "data_gates": 2, "run_settings": 2, "train": 2, "gates": 2,
+    # 2 synthetic datasets x (paired, unpaired) + the sky (unpaired only); the 3 runs, their gates and the table
+    # the clip is part of each run's settings: every settings file is rewritten
+    assert counts == {"all": 1, "preprocess": 5, "data_gates": 3, "run_settings": 3, "train": 3, "gates": 3,
                       "experiments": 1, "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
     # Each rule gets only its config slice: a downstream setting never reruns upstream data jobs.
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("data_gates", {}).update(folds=4))
-    # the run gates hold the LR gates too; their figures follow, the selection figures do not
-    assert counts == {"all": 1, "data_gates": 2, "gates": 2, "experiments": 1, **GATE_FIGURES}
+    # the run gates hold the LR gates too; their figures follow (3 datasets, 3 runs)
+    assert counts == {"all": 1, "data_gates": 3, "gates": 3, "experiments": 1, **GATE_FIGURES}
 
 
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
@@ -149,7 +152,7 @@ def test_set_threads_reaches_torch_in_a_real_run(tmp_path):
 
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
-    assert counts == {"all": 1, "run_settings": 2, "train": 2, "gates": 2, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
+    assert counts == {"all": 1, "run_settings": 3, "train": 3, "gates": 3, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
                       **ALL_FIGURES}
 
 
@@ -163,14 +166,24 @@ def test_selection_outputs_and_failure_counts(workdir):
         assert rec["n_ok"] == summary["n_ok"] and rec["ci95"][0] <= rec["ci95"][1]
     inj = pd.read_parquet(folder / "injections.parquet")
     assert set(inj["variant"]) == {"baseline", "psf+10%", "psf-10%", "re+30%", "re-30%", "g-r+0.2", "g-r-0.2",
-                                   "q[0.3,1]", "q[0.7,1]", "prior:anchored"}
+                                   "q[0.3,1]", "q[0.7,1]", "prior:anchored", "source:real_galaxy"}
     assert set(summary["completeness_by_prior"]) == {"broad", "anchored"}
+    assert set(summary["completeness_by_source_model"]) == {"sersic", "real_galaxy"}
+    real = inj[inj["variant"] == "source:real_galaxy"]
+    assert (real["src_model"] == "real_galaxy").all() and (real["status"] == "ok").any()
+    base = inj[inj["variant"] == "baseline"].set_index(["cell_id", "injection", "attempt"])
+    twin = real.set_index(["cell_id", "injection", "attempt"]).loc[base.index]
+    np.testing.assert_array_equal(twin["src_mag_r"], base["src_mag_r"])  # same draws, other light profile
+    gap = summary["realism_gap"]
+    assert gap["dataset"] == "tiny" and set(gap["injection_completeness"]) == {"sersic", "real_galaxy"}
+    a = gap["tier_a"]["p>0.3"]
+    assert a["n"] > 0 and a["ci95"][0] <= a["recall"] <= a["ci95"][1]
     assert {"theta_e_arcsec", "src_mag_r", "arc_snr", "p", "p_clean", "status", "reason", "attempt"} <= set(inj.columns)
     comp = pd.read_parquet(folder / "completeness.parquet")
     assert {"cell", "theta_e", "src_mag", "psf_fwhm", "depth"} <= set(comp["level"])
     assert {"n_ok", "n_failed", "lo68", "hi68", "lo95", "hi95", "mean_arc_snr"} <= set(comp.columns)
     sens = pd.read_parquet(folder / "sensitivity.parquet")
-    assert set(sens["variant"]) == set(inj["variant"]) - {"baseline", "prior:anchored"}
+    assert set(sens["variant"]) == set(inj["variant"]) - {"baseline", "prior:anchored", "source:real_galaxy"}
 
 
 def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
@@ -196,7 +209,7 @@ def test_dataset_hosts_rerun_only_the_selection_jobs(workdir, tmp_path):
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("gates", {}).update(core_radii=[0, 5, 7]))
-    assert counts == {"all": 1, "gates": 2, "experiments": 1, **GATE_FIGURES}
+    assert counts == {"all": 1, "gates": 3, "experiments": 1, **GATE_FIGURES}
 
 
 def test_one_run_gates_target_builds_only_that_runs_chain(tmp_path):
@@ -474,3 +487,19 @@ def test_a_moffat_dataset_passes_its_psf_model_to_the_selection(workdir, tmp_pat
     assert proc.returncode == 0, proc.stderr[-3000:]
     shard_commands = [line for line in (proc.stdout + proc.stderr).splitlines() if "stages.selection_shard" in line]
     assert shard_commands and all("\"psf_model\":\"moffat\"" in c and "\"moffat_beta\":2.5" in c for c in shard_commands)
+
+
+def test_the_stand_in_sky_runs_unpaired_through_training_and_gates(workdir):
+    res = workdir / "results"
+    summary = json.loads((res / "data" / "tiny_sky" / "summary.json").read_text())
+    assert summary["counts"]["label"] == {"0": 32, "1": 16}  # 48 rows, 2 negatives per lens
+    assert summary["counts"]["tier"]["A"] == 8 and summary["counts"]["tier"]["B"] == 8
+    manifest = pd.read_parquet(res / "data" / "tiny_sky" / "manifest-unpaired.parquet")
+    assert len(manifest) == 48 and (manifest["image_column"] == "image_npz").all()
+    assert len(pd.read_parquet(res / "data" / "tiny_sky" / "manifest-paired.parquet")) == 0
+    report = json.loads((res / "gates" / "tiny_sky_run.json").read_text())
+    assert report["verdict"] and "core_lr_auc" in report["gates"]
+    scores = pd.read_parquet(res / "gates" / "tiny_sky_run.scores.parquet")
+    assert set(scores.loc[scores["label"] == 1, "tier"]) <= {"A", "B"}
+    library = np.load(res / "sources" / "library.npz")
+    assert library["stamps"].shape[0] >= 200 and set(library["catalog_subset"]) == {"sky", "injection"}

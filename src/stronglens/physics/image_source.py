@@ -38,6 +38,9 @@ class ImageSource(BatchedTensors):
     x0, y0: where the galaxy's centroid lies (arcsec); pixscale: arcsec per
     source pixel; phi: rotation (radians); cx, cy: the centroid in stamp
     pixels (column, row); galaxy: (B,) long index into ``stamps``;
+    extent: (B,) radius (arcsec) around the centroid outside which the
+    galaxy's stamp is zero (bounds the oversampled region; `stamp_extent`
+    gives the stamp's corner distance when nothing tighter is known);
     stamps: (K, C, S, S) unit-flux-per-band images, shared by the batch.
     """
 
@@ -48,6 +51,7 @@ class ImageSource(BatchedTensors):
     cx: torch.Tensor
     cy: torch.Tensor
     galaxy: torch.Tensor
+    extent: torch.Tensor
     stamps: torch.Tensor = field(metadata={"shared": True})
 
     @property
@@ -55,19 +59,19 @@ class ImageSource(BatchedTensors):
         """C, the number of bands each galaxy has."""
         return int(self.stamps.shape[1])
 
-    @property
-    def half_extent(self) -> torch.Tensor:
-        """(B,) the largest distance (arcsec) from the centroid to a stamp corner."""
-        s = self.stamps.shape[-1] - 1
-        dx = torch.maximum(self.cx, s - self.cx)
-        dy = torch.maximum(self.cy, s - self.cy)
-        return torch.sqrt(dx * dx + dy * dy) * self.pixscale
-
     def to(self, device: torch.device | str, dtype: torch.dtype) -> ImageSource:
         """The batch on `device` in `dtype`; the galaxy index stays a long tensor."""
         moved = super().to(device, dtype)
         moved.galaxy = self.galaxy.to(device)
         return moved
+
+
+def stamp_extent(size: int, cx: torch.Tensor, cy: torch.Tensor, pixscale: torch.Tensor) -> torch.Tensor:
+    """(B,) the largest distance (arcsec) from the centroid to a corner of a size x size stamp."""
+    s = size - 1
+    dx = torch.maximum(cx, s - cx)
+    dy = torch.maximum(cy, s - cy)
+    return torch.sqrt(dx * dx + dy * dy) * pixscale
 
 
 def _stamp_coordinates(x: torch.Tensor, y: torch.Tensor, src: ImageSource) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,6 +115,6 @@ def image_oversampling_need(bx: torch.Tensor, by: torch.Tensor, h: torch.Tensor,
     source-plane spacing h / factor is at most pixscale / refine_density.
     """
     d = torch.sqrt((bx - expand_like(src.x0, bx)).square() + (by - expand_like(src.y0, by)).square())
-    near = d < expand_like(src.half_extent, d) + reach
+    near = d < expand_like(src.extent, d) + reach
     need = refine_density * h / expand_like(src.pixscale, h)
     return torch.where(near, need, torch.zeros_like(need))

@@ -37,9 +37,10 @@ from scipy import ndimage
 
 from stronglens.sources.segmentation import Segmentation
 from stronglens.sources.settings import SourceLibrarySettings
+from stronglens.storage.blobs import write_npz
 
 SUBSETS = ("sky", "injection")
-CATALOG_FIELDS = ("galaxy_id", "label", "x_image", "y_image", "cx", "cy", "r_half_pix", "q", "phi", "area_pix",
+CATALOG_FIELDS = ("galaxy_id", "label", "x_image", "y_image", "cx", "cy", "r_half_pix", "extent_pix", "q", "phi", "area_pix",
                   "flux_g", "flux_r", "flux_z", "subset")
 
 
@@ -145,7 +146,10 @@ def cut_stamp(seg: Segmentation, label: int, slc: tuple[slice, slice], s: Source
     r_half = half_light_radius(stamp[1], cx, cy)
     if not s.min_r_half_pix <= r_half <= s.max_r_half_pix:
         return None
+    lit_y, lit_x = np.nonzero(stamp.sum(axis=0))
+    extent = float(np.hypot(lit_x - cx, lit_y - cy).max()) + 1.0  # beyond it the bilinear interpolant is 0
     entry = {"label": label, "x_image": float(x0), "y_image": float(y0), "cx": cx, "cy": cy, "r_half_pix": r_half,
+             "extent_pix": extent,
              "q": q, "phi": phi, "area_pix": int(own.sum()), "flux_g": float(flux[0]), "flux_r": float(flux[1]),
              "flux_z": float(flux[2])}
     return stamp.astype(np.float32), entry
@@ -179,7 +183,7 @@ def save_library(lib: SourceLibrary, path: str | Path, provenance: dict) -> None
               "meta_json": np.array(json.dumps({**lib.meta, "provenance": provenance}, sort_keys=True))}
     arrays.update({f"catalog_{k}": v for k, v in lib.catalog.items()})
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    write_npz(tmp, arrays, compress=True)
     tmp.replace(path)
 
 

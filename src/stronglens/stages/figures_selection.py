@@ -8,7 +8,6 @@ python -m stronglens.stages.figures_selection --run R --selection-dir results/se
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import numpy as np

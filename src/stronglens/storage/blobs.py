@@ -21,16 +21,25 @@ class BlobError(ValueError):
     """A blob that cannot be decoded into the expected per-band arrays."""
 
 
+def write_npz(target, arrays: dict[str, np.ndarray], compress: bool = False) -> None:
+    """Write arrays as an NPZ (a zip of .npy members) to a path or binary file object, with a fixed member
+    timestamp, so that equal arrays give equal bytes (`numpy.savez` stamps the current time); no pickles."""
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(target, "w", compression=mode) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_TIME)
+            info.compress_type = mode
+            array = np.asarray(array)  # (np.ascontiguousarray would turn a 0-d array into 1-d)
+            with zf.open(info, "w") as fh:
+                np.lib.format.write_array(fh, array if array.flags.c_contiguous else array.copy(order="C"), allow_pickle=False)
+
+
 def encode_bands(image: np.ndarray, bands: tuple[str, ...] = BANDS) -> bytes:
     """(C, H, W) float array -> NPZ bytes with keys image_<band> (float32)."""
     if image.ndim != 3 or image.shape[0] != len(bands):
         raise ValueError(f"expected ({len(bands)}, H, W), got {image.shape}")
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for band, plane in zip(bands, image):
-            info = zipfile.ZipInfo(f"image_{band}.npy", date_time=_FIXED_TIME)
-            with zf.open(info, "w") as fh:
-                np.lib.format.write_array(fh, np.ascontiguousarray(plane, dtype=np.float32), allow_pickle=False)
+    write_npz(buf, {f"image_{band}": np.asarray(plane, dtype=np.float32) for band, plane in zip(bands, image)})
     return buf.getvalue()
 
 

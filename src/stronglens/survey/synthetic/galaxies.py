@@ -53,8 +53,10 @@ def image_source_from_rows(rows: Mapping[str, Sequence], library: SourceLibrary,
     col = lambda name: torch.as_tensor(np.asarray(rows[name], dtype=np.float64), dtype=stamps.dtype)  # noqa: E731
     cx = torch.as_tensor(library.catalog["cx"][k], dtype=stamps.dtype)
     cy = torch.as_tensor(library.catalog["cy"][k], dtype=stamps.dtype)
-    return ImageSource(col("src_x_arcsec"), col("src_y_arcsec"), col("src_pixscale_arcsec"), col("src_phi"), cx, cy,
-                       torch.as_tensor(k), stamps)
+    pixscale = col("src_pixscale_arcsec")
+    extent = torch.as_tensor(library.catalog["extent_pix"][k], dtype=stamps.dtype) * pixscale
+    return ImageSource(col("src_x_arcsec"), col("src_y_arcsec"), pixscale, col("src_phi"), cx, cy, torch.as_tensor(k),
+                       extent, stamps)
 
 
 class GalaxyPool:

@@ -120,8 +120,8 @@ def accepted_arcs(lensing: list[dict], render, sigma_r: torch.Tensor, min_snr: n
                 lensing[i] = redraw(i)
                 draws[i] += 1
     raise SurveyError(
-        f"source_prior: {len(pending)} rows found no arc with arc SNR >= min_arc_snr and mu_eff >= min_mu_eff "
-        f"(= {min_mu}) in source_prior.max_draws = {max_draws} draws (first row index {pending[0]}); "
+        f"source_prior.min_arc_snr / source_prior.min_mu_eff (= {min_mu}): {len(pending)} rows found no arc passing "
+        f"both in source_prior.max_draws = {max_draws} draws (first row index {pending[0]}); "
         "brighten source_prior.mag_r or lower the cuts"
     )
 
