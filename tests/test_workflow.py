@@ -76,7 +76,7 @@ def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
                       "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1,
-                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
+                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES, "figures_run": 2}
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):

@@ -52,3 +52,15 @@ def read_outputs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> dict[
     if missing:
         ap.error(f"--out: missing output {missing[0]!r} (declared: {', '.join(declared)})")
     return given
+
+
+def shard_stage_parser(doc: str | None, config_help: str) -> argparse.ArgumentParser:
+    """`stage_parser` plus the arguments of a stage that simulates one shard: --dataset, --rows START STOP,
+    --seed, --config (the dataset's settings slice) and --out (the shard)."""
+    ap = stage_parser(doc)
+    ap.add_argument("--dataset", required=True)
+    ap.add_argument("--rows", type=int, nargs=2, required=True, metavar=("START", "STOP"), help="global row range")
+    ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--config", required=True, help=config_help)
+    ap.add_argument("--out", required=True)
+    return ap

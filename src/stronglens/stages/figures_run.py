@@ -32,7 +32,8 @@ def gallery(args, gcfg: GateSettings, fcfg: FigureSettings, scores: pd.DataFrame
         return pair_gallery(paired, scores, fcfg.gallery_examples, args.seed, gcfg.hardneg_ring_px,
                             json.loads(args.clip), args.run)
     fig, axes = new_figure(6.0, 1.5)
-    no_data(axes[0, 0], f"{args.run}: no stamp/ctrl pairs in this dataset (cutouts source): no paired gallery")
+    no_data(axes[0, 0], f"{args.run}: no stamp/ctrl pairs in this dataset (an unpaired source: sky or cutouts): "
+                        "no paired gallery (the sky's stamps: figures/sources/sky)")
     return fig
 
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--history", required=True)
     ap.add_argument("--gates", required=True)
     ap.add_argument("--scores", required=True)
-    ap.add_argument("--paired", default=None, help="the run's paired preprocessed folder (gallery); none for cutouts")
+    ap.add_argument("--paired", default=None, help="the run's paired preprocessed folder (gallery); none for an unpaired source")
     ap.add_argument("--figures", required=True, help="figures settings (JSON text or file)")
     ap.add_argument("--gates-config", required=True, help="gates settings (JSON text or file)")
     ap.add_argument("--clip", default="null")

@@ -10,7 +10,7 @@ import logging
 import time
 
 from stronglens.config.settings import as_dict
-from stronglens.config.stage_cli import read_settings, stage_parser
+from stronglens.config.stage_cli import read_settings, shard_stage_parser
 from stronglens.core.provenance import provenance
 from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
@@ -19,13 +19,8 @@ from stronglens.survey.synthetic.survey import simulate_rows
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = stage_parser(__doc__)
-    ap.add_argument("--dataset", required=True)
-    ap.add_argument("--rows", type=int, nargs=2, required=True, metavar=("START", "STOP"), help="global row range")
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--config", required=True, help="the dataset's survey settings (JSON text or file)")
+    ap = shard_stage_parser(__doc__, "the dataset's survey settings (JSON text or file)")
     ap.add_argument("--library", default=None, help="results/sources/library.npz (source_model: real_galaxy)")
-    ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = read_settings(ap, SurveySettings, args.config, "--config")
