@@ -98,7 +98,7 @@ def marginals(table: pd.DataFrame, prior: str, thresholds: list[str], run: str, 
     source_models = source_models or []
     n = len(panels) + (1 if len(priors) > 1 else 0) + (1 if len(source_models) > 1 else 0)
     fig, axes = new_figure(4.2 * n, 3.6, 1, n)
-    fig.suptitle(f"{run}: completeness marginals ({prior} prior; bands: 68% and 95% Beta intervals)", fontsize=10)
+    fig.suptitle(f"{run}: completeness marginals ({prior} prior; bands: 68% and 95% Jeffreys intervals)", fontsize=10)
     for ax, (level, column, label) in zip(axes[0], panels):
         drawn = False
         for k, th in enumerate(thresholds):
