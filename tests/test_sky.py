@@ -61,6 +61,8 @@ def test_lenses_use_only_the_sky_subset(sky_rows, source_library):
     lenses = sky_rows[sky_rows["label"] == 1]
     sky_ids = set(source_library.catalog["galaxy_id"][source_library.indices("sky")])
     assert (lenses["src_model"] == "real_galaxy").all() and set(lenses["src_galaxy_id"]) <= sky_ids
+    negatives = sky_rows[sky_rows["label"] == 0]
+    assert (negatives["src_model"] == "none").all() and negatives["theta_e_arcsec"].isna().all()
 
 
 def test_shot_noise_variance_rises_with_flux(source_library):

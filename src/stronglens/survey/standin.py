@@ -152,4 +152,6 @@ def simulate_sky_rows(cfg: SkySettings, dataset: str, rows: range, seed: int, li
     })
     lensing_table = pd.DataFrame(lens_cols, index=out.index)
     lensing_table["theta_e_arcsec"] = lensing_table.get("theta_e_arcsec", pd.Series(np.nan, index=out.index))
+    for col, none in (("src_model", "none"), ("src_galaxy_id", "")):  # negatives have no source: say so, not NaN
+        lensing_table[col] = lensing_table.get(col, pd.Series(none, index=out.index)).fillna(none)
     return pd.concat([out, lensing_table], axis=1)
