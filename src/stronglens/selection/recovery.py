@@ -36,13 +36,14 @@ from stronglens.core.rng import generator
 from stronglens.data.normalise import PreprocessError
 from stronglens.physics.photometry import m5_to_psfdepth, sky_sigma_pix
 from stronglens.physics.psf import band_fwhm, make_psf_kernels, psf_convolve
-from stronglens.physics.render import RenderSettings, arc_snr, render_arcs
+from stronglens.physics.render import RenderSettings, arc_snr
 from stronglens.selection.settings import GridSettings
 from stronglens.survey.settings import SourceDrawPrior
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.galaxies import GalaxyPool, sersic_columns
-from stronglens.survey.synthetic.params import lens_from_rows, lens_source_columns, source_band_flux, source_from_rows
+from stronglens.survey.synthetic.params import lens_source_columns
 from stronglens.survey.synthetic.priors import draw_lens, draw_source
+from stronglens.survey.synthetic.survey import render_rows
 
 DTYPE = torch.float64
 # r-band m5 -> g and z: the DECaLS-like offsets of the synthetic survey (g 24.8, r 24.2, z 23.35).
@@ -152,12 +153,8 @@ def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant
 
 def render_records(records: list[dict], kernels: torch.Tensor, settings: RenderSettings, variant: dict):
     """Render the arcs of attempt records (no clumps), Sersic or from the variant's galaxy pool: `ArcRender`."""
-    n = len(records)
-    cols = {k: [r[k] for r in records] for k in records[0]}
-    cols.update({"n_clumps": [0] * n, **{k: [[]] * n for k in CLUMP_COLUMNS}})
-    pool = variant.get("galaxies")
-    src = pool.image_source(cols) if pool is not None else source_from_rows(cols, DTYPE)
-    return render_arcs(lens_from_rows(cols, DTYPE), src, source_band_flux(cols, DTYPE), kernels, settings)
+    return render_rows([{**r, "n_clumps": 0, **{k: [] for k in CLUMP_COLUMNS}} for r in records], settings, kernels,
+                       variant.get("galaxies"))
 
 
 def draw_attempt(seed: int, cell: pd.Series, j: int, attempt: int, prior: dict, host_model: int,

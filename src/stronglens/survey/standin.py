@@ -43,7 +43,7 @@ from stronglens.storage.blobs import encode_bands
 from stronglens.survey.settings import SkySettings
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.conditions import draw_conditions, field_centres
-from stronglens.survey.synthetic.galaxies import library_tensor
+from stronglens.survey.synthetic.galaxies import GalaxyPool
 from stronglens.survey.synthetic.priors import draw_lens
 from stronglens.survey.synthetic.survey import (
     DTYPE,
@@ -76,14 +76,14 @@ def extinction_factor(ebv: np.ndarray) -> np.ndarray:
     return 10.0 ** (-0.4 * np.asarray(ebv)[:, None] * np.asarray(EXTINCTION_R)[None, :])
 
 
-def _lensing(rng, cfg: SkySettings, host: H.HostDraw, tier: str, library: SourceLibrary, galaxies: np.ndarray) -> dict:
+def _lensing(rng, cfg: SkySettings, host: H.HostDraw, tier: str, pool: GalaxyPool) -> dict:
     """One lens's columns: SIE + shear and a real galaxy of the sky subset at its tier's magnitudes."""
     lp = cfg.lens_prior
     follow = lp.follow_host_lrg and host.is_lrg
     lens = draw_lens(rng, cfg.source_prior.theta_e, lp.q, lp.shear_max, host.q if follow else None,
                      host.phi if follow else None)
     mag = cfg.sky.tier_a_mag_r if tier == "A" else cfg.sky.tier_b_mag_r
-    cols = lensing_columns(rng, lens, dataclasses.replace(cfg.source_prior, mag_r=mag), library, galaxies)
+    cols = lensing_columns(rng, lens, dataclasses.replace(cfg.source_prior, mag_r=mag), pool)
     for key in CLUMP_COLUMNS:
         cols.pop(key)
     return cols
@@ -96,7 +96,7 @@ def simulate_sky_rows(cfg: SkySettings, dataset: str, rows: range, seed: int, li
     sky = cfg.sky
     npix = cfg.stamp_size
     settings = RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC)
-    galaxies, stamps = library.indices("sky"), library_tensor(library, DTYPE)
+    pool = GalaxyPool(library, "sky", DTYPE)
     centres = field_centres(seed, f"sky:{dataset}", cfg.footprint)
     rngs, conds, hosts, labels, tiers = [], [], [], [], []
     for i in rows:
@@ -121,13 +121,13 @@ def simulate_sky_rows(cfg: SkySettings, dataset: str, rows: range, seed: int, li
     draws = np.zeros(len(rows), dtype=np.int64)
     if lens_rows:
         idx = torch.tensor(lens_rows)
-        lensing = [_lensing(rngs[k], cfg, hosts[k], tiers[k], library, galaxies) for k in lens_rows]
+        lensing = [_lensing(rngs[k], cfg, hosts[k], tiers[k], pool) for k in lens_rows]
         min_snr = np.array([sky.tier_a_min_arc_snr if tiers[k] == "A" else sky.tier_b_min_arc_snr for k in lens_rows])
         sigma_r = torch.as_tensor(obs.sigma[lens_rows, 1], dtype=DTYPE)
         arcs, mu_l, snr_l, draws_l = accepted_arcs(
-            lensing, lambda recs, sub: render_rows(recs, settings, obs.kernels[idx[sub]], library, stamps), sigma_r,
+            lensing, lambda recs, sub: render_rows(recs, settings, obs.kernels[idx[sub]], pool), sigma_r,
             min_snr, cfg.source_prior.min_mu_eff, cfg.source_prior.max_draws,
-            lambda m: _lensing(rngs[lens_rows[m]], cfg, hosts[lens_rows[m]], tiers[lens_rows[m]], library, galaxies))
+            lambda m: _lensing(rngs[lens_rows[m]], cfg, hosts[lens_rows[m]], tiers[lens_rows[m]], pool))
         # The acceptance cut reads the arc before extinction (A_r ~ 0.1 mag at the median E(B-V)); then it is dimmed.
         light[idx] = light[idx] + arcs * dimming[idx]
         for m, k in enumerate(lens_rows):

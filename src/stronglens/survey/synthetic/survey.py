@@ -32,7 +32,7 @@ from stronglens.survey.settings import SurveySettings, survey_settings
 from stronglens.survey.sky import brick_names, healpix_nested
 from stronglens.survey.synthetic import hosts as H
 from stronglens.survey.synthetic.conditions import draw_conditions, field_centres
-from stronglens.survey.synthetic.galaxies import galaxy_columns, image_source_from_rows, library_tensor, sersic_columns
+from stronglens.survey.synthetic.galaxies import GalaxyPool, sersic_columns
 from stronglens.survey.synthetic.params import (
     lens_from_rows,
     lens_source_columns,
@@ -64,34 +64,29 @@ def _columns(records: list[dict]) -> dict[str, list]:
     return {k: [r[k] for r in records] for k in records[0]}
 
 
-def _draw_lensing(rng, cfg: SurveySettings, host: H.HostDraw, library: SourceLibrary | None,
-                  galaxies: np.ndarray | None) -> dict:
-    """One row's lens and source columns; a real-galaxy source when `galaxies` (library indices) is given."""
+def _draw_lensing(rng, cfg: SurveySettings, host: H.HostDraw, pool: GalaxyPool | None) -> dict:
+    """One row's lens and source columns; a real-galaxy source when a galaxy pool is given."""
     lp = cfg.lens_prior
     follow = lp.follow_host_lrg and host.is_lrg
     lens = draw_lens(rng, cfg.source_prior.theta_e, lp.q, lp.shear_max, host.q if follow else None,
                      host.phi if follow else None)
-    return lensing_columns(rng, lens, cfg.source_prior, library, galaxies)
+    return lensing_columns(rng, lens, cfg.source_prior, pool)
 
 
-def lensing_columns(rng, lens, prior, library: SourceLibrary | None, galaxies: np.ndarray | None) -> dict:
-    """Columns of a lens and a source drawn from `prior`: Sersic, or a galaxy of `galaxies` (no clumps)."""
+def lensing_columns(rng, lens, prior, pool: GalaxyPool | None) -> dict:
+    """Columns of a lens and a source drawn from `prior`: Sersic, or a galaxy of the pool (no clumps)."""
     src = draw_source(rng, prior, lens.theta_e)
-    if galaxies is None:
+    if pool is None:
         return {**lens_source_columns(lens, src), **sersic_columns()}
     src.clump_x, src.clump_y, src.clump_sigma, src.clump_frac = [], [], [], []
-    return {**lens_source_columns(lens, src), **galaxy_columns(rng, library, galaxies, src.r_e)}
+    return {**lens_source_columns(lens, src), **pool.columns(rng, src.r_e)}
 
 
-def render_rows(records: list[dict], settings: RenderSettings, kernels: torch.Tensor,
-                library: SourceLibrary | None = None, stamps: torch.Tensor | None = None):
-    """Render the arcs of row records (all Sersic, or all real-galaxy with the library and its stamp tensor)."""
+def render_rows(records: list[dict], settings: RenderSettings, kernels: torch.Tensor, pool: GalaxyPool | None = None):
+    """Render the arcs of row records: Sersic (+ clumps), or galaxies of the pool when one is given."""
     cols = _columns(records)
     lens = lens_from_rows(cols, DTYPE)
-    if records[0]["src_model"] == "real_galaxy":
-        src = image_source_from_rows(cols, library, stamps)
-    else:
-        src = source_from_rows(cols, DTYPE)
+    src = pool.image_source(cols) if pool is not None else source_from_rows(cols, DTYPE)
     return render_arcs(lens, src, source_band_flux(cols, DTYPE), kernels, settings)
 
 
@@ -205,11 +200,11 @@ def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int, lib
     """
     if len(rows) == 0:
         raise ValueError(f"empty row range {rows}")
-    galaxies = stamps = None
+    pool = None
     if cfg.source_model == "real_galaxy":
         if library is None:
             raise ValueError("source_model real_galaxy needs the source library (--library)")
-        galaxies, stamps = library.indices(cfg.source_subset), library_tensor(library, DTYPE)
+        pool = GalaxyPool(library, cfg.source_subset, DTYPE)
     npix = cfg.stamp_size
     settings = RenderSettings(npix=npix, pixscale=PIXSCALE_ARCSEC)
     centres = field_centres(seed, dataset, cfg.footprint)
@@ -218,16 +213,16 @@ def simulate_rows(cfg: SurveySettings, dataset: str, rows: range, seed: int, lib
         rng = generator(seed, f"survey:{dataset}", i)
         conds.append(draw_conditions(rng, centres, cfg.footprint))
         hosts.append(H.draw_host(rng, cfg.hosts.lrg_fraction, cfg.hosts.confuser_fraction))
-        lensing.append(_draw_lensing(rng, cfg, hosts[-1], library, galaxies))
+        lensing.append(_draw_lensing(rng, cfg, hosts[-1], pool))
         rngs.append(rng)
     obs = observing(conds, cfg.psf_model, cfg.moffat_beta)
     host_img = host_images(hosts, settings, obs.kernels)
 
     prior = cfg.source_prior
     arcs, mu, snr, draws = accepted_arcs(
-        lensing, lambda recs, idx: render_rows(recs, settings, obs.kernels[idx], library, stamps),
+        lensing, lambda recs, idx: render_rows(recs, settings, obs.kernels[idx], pool),
         torch.as_tensor(obs.sigma[:, 1], dtype=DTYPE), np.full(len(rows), prior.min_arc_snr), prior.min_mu_eff,
-        prior.max_draws, lambda i: _draw_lensing(rngs[i], cfg, hosts[i], library, galaxies))
+        prior.max_draws, lambda i: _draw_lensing(rngs[i], cfg, hosts[i], pool))
     shortcut = _core_shortcut(host_img, cfg.plant_core_shortcut) if cfg.plant_core_shortcut else torch.zeros_like(host_img)
 
     noise = np.stack([rr.standard_normal((len(BANDS), npix, npix)) for rr in rngs]) * obs.sigma[:, :, None, None]
