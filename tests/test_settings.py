@@ -20,7 +20,7 @@ from stronglens.selection.settings import (
     SelectionGatherSettings,
     SelectionShardSettings,
 )
-from stronglens.survey.settings import SurveySettings
+from stronglens.survey.settings import SkySettings, SurveySettings
 from stronglens.train.settings import RunSettings
 
 
@@ -119,7 +119,15 @@ def hand_runs(cfg: dict) -> list[tuple[str, list[str], str, str]]:
     figures = json.dumps({**cfg["figures"], "dpii": 100})
     survey = {k: cfg["datasets"]["synth"][k] for k in settings_keys(SurveySettings)}
     survey["source_prior"] = {**survey["source_prior"], "mag": [20, 21]}
+    sky = {k: cfg["datasets"]["sky"][k] for k in settings_keys(SkySettings)}
+    sky["sky"] = {**sky["sky"], "negatives_per_lenz": 5}
+    sources = json.dumps({**cfg["sources"], "stamp_sise": 64})
     return [
+        ("build_source_library", ["--sources", sources, "--seed", "1", "--out", "l.npz"], "--sources", "stamp_sise"),
+        ("simulate_sky", ["--dataset", "sky", "--rows", "0", "4", "--seed", "1", "--library", "l.npz", "--config",
+                          json.dumps(sky), "--out", "s.parquet"], "--config", "negatives_per_lenz"),
+        ("figures_sources", ["--library", "l.npz", "--figures", figures, "--out", "library=a", "library_pdf=b", "sky=c",
+                             "sky_pdf=d"], "--figures", "dpii"),
         ("simulate_survey", ["--dataset", "synth", "--rows", "0", "4", "--seed", "1", "--config", json.dumps(survey),
                              "--out", "s.parquet"], "--config", "mag"),
         ("preprocess", ["--manifest", "m.parquet", "--config", pp, "--stamp-size", "64", "--out", "train=x"], "--config",
