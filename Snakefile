@@ -40,6 +40,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/gates.smk"
 include: "workflow/rules/selection.smk"
+include: "workflow/rules/realism.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/audit.smk"
 

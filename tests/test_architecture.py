@@ -21,8 +21,9 @@ RANKS = {
     "train": 3,
     "gates": 4,
     "selection": 4,
-    "figures": 5,
-    "stages": 6,
+    "realism": 5,
+    "figures": 6,
+    "stages": 7,
 }
 
 

@@ -14,6 +14,8 @@ from stronglens.config.validation import (
     GATES_EXECUTION_KEYS,
     UNPAIRED_SOURCES,
     catalog_rows,
+    realism_catalog,
+    realism_runs,
     execution_of,
     input_files,
     science_config,
@@ -21,6 +23,7 @@ from stronglens.config.validation import (
     without,
 )
 from stronglens.data.settings import ManifestSettings
+from stronglens.realism.settings import RealismSettings
 from stronglens.selection.settings import SelectionFigureSettings, SelectionGatherSettings, SelectionShardSettings
 from stronglens.sources.settings import SourceLibrarySettings
 from stronglens.survey.settings import SkySettings, SurveySettings
@@ -38,6 +41,8 @@ SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tor
 DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict.DATA_GATES
 
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
+REALISM_RUNS = realism_runs(config)
+REALISM_FIGURES = ("realism_recall", "realism_embedding", "realism_diagnostics")
 RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
 
 # -- paths -------------------------------------------------------------------------------------------
@@ -61,6 +66,8 @@ PATHS = {
     "compare": "compare/{a}--{b}.json",
     "selection_shard": "selection/{run}/shard-{scatteritem}.parquet",
     "selection": "selection/{run}/{file}",
+    "realism": "realism/{run}.json",
+    "realism_arrays": "realism/{run}.npz",
     "figure": "figures/{run}/{file}",
     "overview": "figures/{file}",
     "pipeline_info": "pipeline_info/{file}",
@@ -143,6 +150,8 @@ SOURCE_KEYS = settings_keys(SourceLibrarySettings)
 SELECTION_SHARD_KEYS = settings_keys(SelectionShardSettings)
 SELECTION_GATHER_KEYS = settings_keys(SelectionGatherSettings)
 SELECTION_FIGURE_KEYS = settings_keys(SelectionFigureSettings)
+# The realism block less its targets (runs, lens_catalog) and execution keys (batch, device: the rule's resources).
+REALISM_KEYS = settings_keys(RealismSettings)
 
 
 def as_json(obj):
@@ -350,6 +359,41 @@ def selection_inputs(wc):
     return inputs
 
 
+def realism_cfg():
+    return {k: config["realism"][k] for k in REALISM_KEYS}
+
+
+def catalog_cfg():
+    """The lens catalog's settings (CatalogSettings): which dataset and split, its stamps, its PSF and gain."""
+    name = realism_catalog(config)
+    ds = dataset_cfg(name)
+    return {"dataset": name, "source": ds["source"], "split": config["gates"]["eval_split"], "stamp_size": ds["stamp_size"],
+            "gain_e_per_nmgy": ds.get("gain_e_per_nmgy", 100.0),
+            "psf_model": "moffat" if ds["source"] == "sky" else ds.get("psf_model", "gaussian"),
+            "moffat_beta": ds.get("moffat_beta", 3.5)}
+
+
+def realism_inputs(wc):
+    """best.pt, the catalog's manifest (after its checks), the run's manifest and gates report, the source
+    library (real-galaxy injections) and, for a selection run, its summary (main-map completeness)."""
+    name = realism_catalog(config)
+    r = RUNS[wc.run]
+    inputs = {"checkpoint": path("run", run=wc.run, file="best.pt"),
+              "catalog": path("manifest", dataset=name, pairing="unpaired"),
+              "catalog_checks": [path("check", dataset=name, check=c) for c in ("splits", "pairs")],
+              "run_manifest": path("manifest", dataset=r["dataset"], pairing=r["pairing"]),
+              "gates": path("gates", run=wc.run)}
+    if "real_galaxy" in config["realism"]["source_models"]:
+        inputs["library"] = path("source_library")
+    if wc.run in SELECTION_RUNS:
+        inputs["summary"] = path("selection", run=wc.run, file="summary.json")
+    return inputs
+
+
+def summary_arg(wc, input):
+    return f"--selection-summary {shlex.quote(input.summary)}" if "summary" in input.keys() else ""
+
+
 # -- targets -----------------------------------------------------------------------------------------
 
 
@@ -357,6 +401,7 @@ def figure_targets():
     """Every figure the report shows: per run, per selection run, and across runs."""
     targets = [path("figure", run=run, file=f"{name}.png") for run in RUNS for name in RUN_FIGURES]
     targets += [path("figure", run=run, file=f"{name}.png") for run in SELECTION_RUNS for name in SELECTION_FIGURES]
+    targets += [path("figure", run=run, file=f"{name}.png") for run in REALISM_RUNS for name in REALISM_FIGURES]
     if RUNS:
         targets += [path("overview", file="runs.png"), path("overview", file="experiments.html")]
     return targets
@@ -371,6 +416,7 @@ def all_targets():
     if RUNS:
         targets.append(path("experiments"))
     targets += [path("selection", run=run, file="summary.json") for run in SELECTION_RUNS]
+    targets += [path("realism", run=run) for run in REALISM_RUNS]
     targets += figure_targets()
     targets.append(path("pipeline_info", file="config.yaml"))
     return targets

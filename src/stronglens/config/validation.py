@@ -232,3 +232,52 @@ def check_config(config: dict) -> None:
     for name in config.get("selection", {}).get("runs") or []:
         if name not in config.get("runs", {}):
             raise ConfigError(f"selection.runs: {name!r} is not a key of runs ({', '.join(config.get('runs', {})) or 'none'})")
+    _check_realism(config)
+
+
+CATALOG_SOURCES = ("sky", "cutouts")
+
+
+def realism_catalog(config: dict) -> str | None:
+    """The dataset a realism audit scores: realism.lens_catalog, else the first sky, else the first cutouts dataset."""
+    named = config.get("realism", {}).get("lens_catalog")
+    if named:
+        return named
+    datasets = config.get("datasets", {})
+    for source in CATALOG_SOURCES:
+        for name, ds in datasets.items():
+            if ds["source"] == source:
+                return name
+    return None
+
+
+def realism_runs(config: dict) -> list[str]:
+    """Runs to audit: realism.runs, or every run when a lens catalog exists (none otherwise)."""
+    named = config.get("realism", {}).get("runs")
+    if named is not None:
+        return list(named)
+    return list(config.get("runs", {})) if realism_catalog(config) else []
+
+
+def _check_realism(config: dict) -> None:
+    runs, datasets = config.get("runs", {}), config.get("datasets", {})
+    for name in config.get("realism", {}).get("runs") or []:
+        if name not in runs:
+            raise ConfigError(f"realism.runs: {name!r} is not a key of runs ({', '.join(runs) or 'none'})")
+    if not realism_runs(config):
+        return
+    catalog = realism_catalog(config)
+    if catalog is None:
+        raise ConfigError("realism.runs: no lens catalog: add a sky or cutouts dataset, or set realism.lens_catalog")
+    if catalog not in datasets:
+        raise ConfigError(f"realism.lens_catalog: {catalog!r} is not a key of datasets ({', '.join(datasets)})")
+    if datasets[catalog]["source"] not in CATALOG_SOURCES:
+        raise ConfigError(f"realism.lens_catalog: dataset {catalog!r} has source {datasets[catalog]['source']!r}; "
+                          f"a lens catalog is a {' or '.join(CATALOG_SOURCES)} dataset (labelled lenses with a tier)")
+    size = datasets[catalog]["stamp_size"]
+    for name in realism_runs(config):
+        run_size = datasets[runs[name]["dataset"]]["stamp_size"]
+        if run_size != size:
+            raise ConfigError(f"realism.runs: run {name!r} sees {run_size} px stamps but the lens catalog {catalog!r} "
+                              f"has {size} px (field stamp_size)")
+

@@ -120,7 +120,7 @@ def run_cell_on_hosts(cell: pd.Series, grid: GridSettings, n: int, seed: int, pr
         ok_ids: set[int] = set()
         if records:
             ctrl = np.stack(images)
-            arcs, snr, mu = _arcs_on_hosts(records, np.array(psf), hosts.rows, hosts.npix, psf_kind, compile_engine,
+            arcs, snr, mu = arcs_on_hosts(records, np.array(psf), hosts.rows, hosts.npix, psf_kind, compile_engine,
                                             moffat_beta, variant)
             new_rows, ok_ids = score_attempts(records, ctrl + arcs, ctrl, snr, mu, preprocess, score)
             rows += new_rows
@@ -128,7 +128,7 @@ def run_cell_on_hosts(cell: pd.Series, grid: GridSettings, n: int, seed: int, pr
     return pd.DataFrame(rows)
 
 
-def _arcs_on_hosts(records: list[dict], psf: np.ndarray, host_rows: pd.DataFrame, npix: int, psf_kind: str,
+def arcs_on_hosts(records: list[dict], psf: np.ndarray, host_rows: pd.DataFrame, npix: int, psf_kind: str,
                    compile_engine: bool = False, moffat_beta: float = 3.5, variant: dict | None = None):
     """Arcs rendered with each host's own PSF; arc SNR against the host's own r-band sky sigma."""
     kernels = make_psf_kernels(torch.as_tensor(psf, dtype=DTYPE), PIXSCALE_ARCSEC, psf_kind, moffat_beta)
