@@ -8,7 +8,7 @@ rule pipeline_info:
         software=report(
             path("pipeline_info", file="software.json"),
             caption="../report/pipeline_info.rst",
-            category="4. Provenance",
+            category="5. Provenance",
             labels={"figure": "software and commit"},
         ),
     params:

@@ -97,6 +97,32 @@ rule figures_selection:
         " --figures {params.figures:q} --seed {params.seed} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 
 
+rule figures_realism:
+    """Anchor gallery and Table 4, UMAP and PCA of the penultimate embeddings, ceiling / FD / arc statistics / D01."""
+    input:
+        report=path("realism"),
+        arrays=path("realism_arrays"),
+    output:
+        **figure_outputs(REALISM_FIGURES, "4. Realism audit"),
+    params:
+        figures=as_json(config["figures"]),
+        seed=config["seed"],
+        out=out_args,
+        code=code("figures_realism"),
+    wildcard_constraints:
+        run=RUN_PATTERN,
+    log:
+        job_log("figures", "{run}-realism"),
+    benchmark:
+        job_benchmark("figures", "{run}-realism")
+    conda:
+        "../envs/stronglens.yaml"
+    shell:
+        "python -m stronglens.stages.figures_realism --run {wildcards.run} --report {input.report:q}"
+        " --arrays {input.arrays:q} --figures {params.figures:q} --seed {params.seed}"
+        " --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
+
+
 rule figures_compare:
     """Every run side by side (AUROC, shortcut figures, gate statuses) and the experiments table as HTML."""
     input:

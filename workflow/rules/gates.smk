@@ -44,6 +44,7 @@ rule experiments:
     input:
         reports=expand(path("gates"), run=list(RUNS)),
         infos=expand(path("run", file="run_info.json"), run=list(RUNS)),
+        realism=expand(path("realism"), run=REALISM_RUNS),
     output:
         path("experiments"),
     params:
@@ -53,7 +54,7 @@ rule experiments:
     conda:
         "../envs/stronglens.yaml"
     shell:
-        "python -m stronglens.stages.experiments --reports {input.reports:q} --infos {input.infos:q}"
+        "python -m stronglens.stages.experiments --reports {input.reports:q} --infos {input.infos:q} --realism {input.realism:q}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 

@@ -99,6 +99,9 @@ def embedding_figure(report: dict, arrays: dict, run: str, seed: int):
     lines.append("Null tests (AUC ~ 0.5, MMD p not small):")
     for name, nt in report["probe"]["null_tests"].items():
         p = nt["probe"]
+        if p is None:
+            lines.append(f"{name}: not computed ({nt['reason']})")
+            continue
         lines.append(f"{name}: AUC {p['auc_mean']:.3f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}], "
                      f"MMD p {nt['mmd']['p_value']:.2f}: {'pass' if nt['passes'] else 'FAIL'}")
     lines.append("")

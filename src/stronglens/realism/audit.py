@@ -34,6 +34,7 @@ from stronglens.survey.synthetic.galaxies import GalaxyPool
 from stronglens.train.scoring import RunScorer
 
 CHUNK = 256
+MIN_NULL_GROUP = 4  # images per half below which a null test is reported as not computable
 
 
 class Scored:
@@ -75,6 +76,10 @@ def null_tests(real: np.ndarray, inj: np.ndarray, inj_lens: np.ndarray, cfg: Rea
     la, _ = _halves(len(lenses), seed, "inj")
     in_a = np.isin(inj_lens, lenses[la])
     for name, (x, y) in {"real_vs_real": (real[a], real[b]), "inj_vs_inj": (inj[in_a], inj[~in_a])}.items():
+        if min(len(x), len(y)) < MIN_NULL_GROUP:
+            out[name] = {"probe": None, "mmd": None, "passes": None,
+                         "reason": f"halves of {len(x)} and {len(y)} images: at least {MIN_NULL_GROUP} each are needed"}
+            continue
         probe = linear_probe(x, y, pc.folds, seed, pc.bootstrap, pc.inverse_regularisation)
         mmd = mmd_test(x, y, pc.permutations, seed)
         ci = probe["ci95"]
@@ -211,7 +216,8 @@ def run_audit(scorer: RunScorer, pp: PreprocessSettings, catalog: Catalog, cat: 
         "table4": table4(recall),
         "median_scores": medians,
         "probe": {"groups": {g: int(len(r)) for g, r in rows.items()}, "by_model": probes, "null_tests": nulls,
-                  "nulls_pass": all(n["passes"] for n in nulls.values()),
+                  "nulls_pass": all(n["passes"] for n in nulls.values()) if all(n["passes"] is not None
+                                                                                  for n in nulls.values()) else None,
                   "blocks": list(groups["real"]), "frechet_by_block": per_block, "fd_ratio": fd_ratio,
                   "matched": {"n_injections": int(len(matched.records)),
                               "n_matched": int(matched.records["matched"].sum()),
