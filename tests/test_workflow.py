@@ -503,3 +503,49 @@ def test_the_stand_in_sky_runs_unpaired_through_training_and_gates(workdir):
     assert set(scores.loc[scores["label"] == 1, "tier"]) <= {"A", "B"}
     library = np.load(res / "sources" / "library.npz")
     assert library["stamps"].shape[0] >= 200 and set(library["catalog_subset"]) == {"sky", "injection"}
+
+def test_realism_reports_validate_and_score_the_sky_lenses_per_tier(workdir):
+    import jsonschema
+
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "realism.schema.yaml").read_text())
+    cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    manifest = pd.read_parquet(workdir / "results" / "data" / "tiny_sky" / "manifest-unpaired.parquet")
+    lenses = manifest[(manifest["split"] == "test") & (manifest["label"] == 1)]
+    for run in cfg["realism"]["runs"]:
+        report = json.loads((workdir / "results" / "realism" / f"{run}.json").read_text())
+        jsonschema.validate(report, schema)
+        assert report["catalog"]["dataset"] == "tiny_sky" and report["catalog"]["n_lenses"] == len(lenses)
+        assert report["catalog"]["n_tier"] == {t: int((lenses["tier"] == t).sum()) for t in ("A", "B")}
+        tiers = report["recall"]["tiers"]
+        assert tiers["A"]["p>0.3"]["n"] + tiers["B"]["p>0.3"]["n"] == len(lenses)
+        assert set(report["probe"]["by_model"]) == {"sersic", "real_galaxy"}
+        assert report["decision"]["decision"] in {"GO", "NO-GO"}
+        with np.load(workdir / "results" / "realism" / f"{run}.npz") as arrays:
+            assert arrays["emb:real"].shape[0] == len(lenses) and arrays["gallery_images"].shape[1:] == (3, 64, 64)
+        for name in ("realism_recall", "realism_embedding", "realism_diagnostics"):
+            assert (workdir / "results" / "figures" / run / f"{name}.png").stat().st_size > 10_000
+    # tiny_paired has a selection function: its main-map completeness enters threshold set 1
+    paired = json.loads((workdir / "results" / "realism" / "tiny_paired.json").read_text())
+    assert paired["threshold_sets"]["set_1"]["main_map_completeness"]["value"] is not None
+    sky = json.loads((workdir / "results" / "realism" / "tiny_sky_run.json").read_text())
+    assert sky["threshold_sets"]["set_1"]["main_map_completeness"]["value"] is None
+    table = pd.read_csv(workdir / "results" / "experiments.tsv", sep="\t")
+    audited = table.set_index("run")["realism_decision"]
+    assert audited["tiny_unpaired_mitigated"] == "not audited" and audited["tiny_sky_run"] in {"GO", "NO-GO"}
+
+
+def test_one_realism_target_builds_only_what_that_run_needs(tmp_path):
+    wd = scratch_workflow(tmp_path / "clean")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/realism/tiny_sky_run.json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the sky (catalog and the run's own data), the source library, one run and its gates: no other run, no selection
+    assert job_counts(proc.stdout + proc.stderr) == {"build_source_library": 1, "simulate_sky": 2, "build_manifest": 1,
+                                                     "check_splits": 1, "check_pairs": 1, "preprocess": 1,
+                                                     "run_settings": 1, "train": 1, "gates": 1, "realism": 1}
+
+
+def test_a_realism_setting_reruns_only_the_audits_and_what_reads_them(workdir, tmp_path):
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"]["ceiling"].update(per_bin=5))
+    assert counts == {"all": 1, "realism": 2, "figures_realism": 2, "experiments": 1, "figures_compare": 1}
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"].update(batch=17, device="cpu"))
+    assert counts == {}

@@ -4,9 +4,11 @@ Real and injected lenses are treated identically: each stamp is normalised
 per band by its outer-annulus median and MAD, and its azimuthal median
 profile is subtracted (the residual preprocessing, without clip), which
 removes the round lens light and leaves the arc. Pixels of the r-band
-residual above `arc_nsigma` robust sigma (1.4826 MAD of the annulus, i.e.
-1.4826 in these units) within the annulus' inner radius are the arc
-region; a stamp with fewer than `MIN_ARC_PIXELS` of them has no arc region
+residual, smoothed by a Gaussian of sigma 1 px, above `arc_nsigma` times
+the smoothed map's robust sigma in the annulus (1.4826 MAD) and inside the
+annulus' inner radius and outside the core (r > 4.5 px, 1.2", about one
+PSF FWHM, where the integer-radius profile of a steep host leaves a
+residual of its own) are the arc region; a stamp with fewer than `MIN_ARC_PIXELS` of them has no arc region
 and gets NaN statistics, counted as ``n_no_arc`` (never a zero).
 
 * hf_power_fraction: share of the r-band residual's 2-D power (Hann window)
@@ -35,7 +37,9 @@ from stronglens.data.normalise import preprocess
 from stronglens.physics.pixels import annulus_mask, radius_map_pix
 
 STATISTICS = ("hf_power_fraction", "anisotropy", "colour_gradient_coherence", "local_variance_ratio")
-MIN_ARC_PIXELS = 5
+MIN_ARC_PIXELS = 10
+CORE_EXCLUDE_PIX = 4.5  # the core, where an integer-radius profile leaves the steep host's residual
+DETECT_SMOOTH_PIX = 1.0  # Gaussian sigma (pixels) of the detection image
 HF_CUTOFF = 0.2  # cycles / pixel
 MAD_TO_SIGMA = 1.4826
 
@@ -86,15 +90,19 @@ def colour_coherence(res: np.ndarray, region: np.ndarray) -> np.ndarray:
     return np.mean(values, axis=0)
 
 
-def arc_statistics(images: np.ndarray, annulus: tuple[float, float], arc_nsigma: float = 2.0) -> dict[str, np.ndarray]:
+def arc_statistics(images: np.ndarray, annulus: tuple[float, float], arc_nsigma: float = 3.0) -> dict[str, np.ndarray]:
     """{statistic: (N,)} of raw stamps, plus ``arc_pixels`` (N,); NaN where a stamp has no arc region."""
     res = residuals(images, annulus)
     npix = res.shape[-1]
-    inner = radius_map_pix(npix).numpy() < annulus[0]
-    region = (res[:, 1] > arc_nsigma * MAD_TO_SIGMA) & inner[None]
+    radius = radius_map_pix(npix).numpy()
+    inner = (radius > CORE_EXCLUDE_PIX) & (radius < annulus[0])
+    sky = annulus_mask(npix, annulus).numpy()
+    smooth = gaussian_filter(res[:, 1], (0, DETECT_SMOOTH_PIX, DETECT_SMOOTH_PIX))
+    ring = smooth[:, sky]
+    noise = MAD_TO_SIGMA * np.median(np.abs(ring - np.median(ring, axis=1, keepdims=True)), axis=1)
+    region = (smooth > arc_nsigma * noise[:, None, None]) & inner[None]
     n_arc = region.sum(axis=(-1, -2))
     has = n_arc >= MIN_ARC_PIXELS
-    sky = annulus_mask(npix, annulus).numpy()
     r = res[:, 1]
     n_safe = np.where(has, n_arc, 1)
     arc_mean = (r * region).sum(axis=(-1, -2)) / n_safe
