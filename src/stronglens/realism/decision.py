@@ -1,4 +1,4 @@
-"""The D01 decision (seed 003 sections 15, 20 and 29) as gates, dual threshold sets and one GO / NO-GO line.
+"""The D01 decision (seed 003 §§15, 20, 29) as gates, dual threshold sets and one GO / NO-GO line.
 
 Gate statuses are PASS, BORDERLINE or FAIL (N/A when a figure is missing);
 every threshold comes from `DecisionSettings`. The seeds' four D01 gates:
@@ -17,7 +17,7 @@ every threshold comes from `DecisionSettings`. The seeds' four D01 gates:
   first source model (PASS below pass, FAIL above fail); the worse of the
   two.
 
-The dual sets of section 20.1: set 1 (reviewer 1) needs AUROC, tier A
+The dual sets of seed 003 §20.1: set 1 (reviewer 1) needs AUROC, tier A
 recall at p > 0.3, the ceiling and the main-map completeness (the
 selection function's at p > 0.3) at or above their thresholds; set 2
 (reviewer 2) tier A recall at p > 0.5. The overall line is GO when data

@@ -1,4 +1,4 @@
-"""Preprocessing fragility (seed 003 sections 13.3-13.4, 29.2): the same images under another annulus.
+"""Preprocessing fragility (seed 003 §§13.3-13.4, 29.2): the same images under another annulus.
 
 The run's lenses and negatives are preprocessed once with the run's own
 normalisation annulus and once with `alt_annulus` (all else equal) and

@@ -10,7 +10,7 @@ share host, lens, position, magnitude and size):
   of them; a lens without a known theta_E or SNR gets an unmatched draw from
   the anchored prior, flagged ``matched = False``;
 * ceiling: `per_bin` injections per source-magnitude bin, beta_frac and
-  theta_E restricted as the seeds' bright-arc test (seed 003 section 29.3).
+  theta_E restricted as the seeds' bright-arc test (seed 003 §29.3).
 
 Arcs are rendered with each host's own PSF (`selection.dataset_hosts`), the
 lens following the host's r-band second moments. The arc is kept beside the

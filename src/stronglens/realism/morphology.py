@@ -1,4 +1,4 @@
-"""Arc morphology pixel statistics (seed 003 section 12.8), batched over (N, 3, H, W) raw stamps.
+"""Arc morphology pixel statistics (seed 003 §12.8), batched over (N, 3, H, W) raw stamps.
 
 Real and injected lenses are treated identically: each stamp is normalised
 per band by its outer-annulus median and MAD, and its azimuthal median

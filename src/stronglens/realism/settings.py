@@ -2,7 +2,7 @@
 
 `RealismSettings` is what changes the audit's numbers; `DecisionSettings`
 holds the D01 gate thresholds and the dual threshold sets of seed 003
-section 20.1. Standard library only (the Snakefile imports it). Units: thresholds on p are probabilities, recalls and
+§20.1. Standard library only (the Snakefile imports it). Units: thresholds on p are probabilities, recalls and
 completeness are fractions in [0, 1], magnitudes AB, theta_E in arcsec,
 annuli in pixels.
 """
@@ -55,7 +55,7 @@ class CeilingSettings:
 
 @dataclass(frozen=True)
 class DecisionSettings:
-    """D01 gate thresholds and the dual threshold sets (seed 003 sections 20.1 and 29).
+    """D01 gate thresholds and the dual threshold sets (seed 003 §§20.1, 29).
 
     split_balance_ks_p: KS p-value (train vs evaluation split, psfsize_r and psfdepth_r) at or above which
     data quality passes, with `split_balance_ks_fail` below which it fails; bad_pixel_fraction: a cutout with
