@@ -11,11 +11,11 @@ import torch
 from scipy import stats
 
 from stronglens.realism.catalog import CatalogError, check_rows, load_catalog
-from stronglens.realism.decision import d01_gates, lower_gate, overall, threshold_sets, upper_gate
+from stronglens.realism.decision import d01_gates, decide, lower_gate, overall, threshold_sets, upper_gate
 from stronglens.realism.embeddings import FEATURE_BLOCKS, FeatureBlockError, embed, feature_blocks
 from stronglens.realism.morphology import arc_statistics
 from stronglens.realism.recall import recall_table, table4, thresholds
-from stronglens.realism.settings import DecisionSettings, Threshold
+from stronglens.realism.settings import DecisionSettings, Threshold, ThresholdSetSettings
 from stronglens.realism.stats import frechet_distance, linear_probe, mcnemar, mmd_test, rank_auc
 from stronglens.selection.realism import recall
 from stronglens.storage.blobs import encode_bands
@@ -249,10 +249,18 @@ def test_gate_bands_and_the_overall_decision():
     gates = d01_gates(quality, frag, 0.355, 0.991, 3.0, cfg)
     assert {k: v["status"] for k, v in gates.items()} == {"data_quality": "PASS", "annulus_impact": "BORDERLINE",
                                                           "beta_frac_ceiling": "BORDERLINE", "realism": "FAIL"}
-    sets = threshold_sets(0.9921, 0.733, 0.70, 0.355, 0.035, cfg)
+    sets = threshold_sets(0.9921, 0.733, 0.70, 0.355, 0.035, ThresholdSetSettings())
     assert not sets["set_1"]["met"] and sets["set_2"]["met"]  # the seeds' 73.3% / ~70%: set 2 only
     assert overall(gates, sets)["decision"] == "NO-GO" and "realism: FAIL" in overall(gates, sets)["reasons"]
     calm = d01_gates(quality, frag, 0.45, 0.55, 0.5, cfg)
     assert overall(calm, sets)["decision"] == "GO"
-    unknown = threshold_sets(None, None, None, None, None, cfg)
+    unknown = threshold_sets(None, None, None, None, None, ThresholdSetSettings())
     assert unknown["set_1"]["auroc"]["met"] is None and not unknown["set_2"]["met"]
+    # decide(): the table's view of one run, from its realism report, gates report and selection summary
+    realism = {"d01": calm, "recall": {"tiers": {"A": {"p>0.3": {"recall": 0.9}, "p>0.5": {"recall": 0.5}}}},
+               "ceiling": {"sersic": {"peak_p>0.3": 0.5}}}
+    gates_report = {"gates": {"auroc": {"value": 0.995}}}
+    go = decide(realism, gates_report, {"completeness": {"p>0.3": {"completeness": 0.08}}}, ThresholdSetSettings())
+    assert go["decision"] == "GO" and go["threshold_sets"]["set_1"]["met"]
+    no_map = decide(realism, gates_report, None, ThresholdSetSettings())
+    assert no_map["decision"] == "NO-GO" and "set_1.main_map_completeness" in no_map["reasons"][0]

@@ -76,7 +76,8 @@ def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
     # tiny_b untouched.
     assert counts == {"all": 1, "simulate_survey": 2, "survey_summary": 1, "build_manifest": 1, "check_splits": 1,
                       "check_pairs": 1, "preprocess": 2, "data_gates": 1, "train": 2, "gates": 2, "experiments": 1,
-                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES, "figures_run": 2}
+                      "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES, "figures_run": 2,
+                      "realism": 1, "figures_realism": 1}  # tiny_paired's audit (tiny_sky_run's catalog is untouched)
 
 
 def test_more_pairs_simulates_only_the_new_shard(workdir, tmp_path):
@@ -94,7 +95,8 @@ def test_preprocessing_change_reruns_only_that_mode(workdir, tmp_path):
     # 2 synthetic datasets x (paired, unpaired) + the sky (unpaired only); the 3 runs, their gates and the table
     # the clip is part of each run's settings: every settings file is rewritten
     assert counts == {"all": 1, "preprocess": 5, "data_gates": 3, "run_settings": 3, "train": 3, "gates": 3,
-                      "experiments": 1, "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES}
+                      "experiments": 1, "selection_shard": 2, "selection_gather": 1, **ALL_FIGURES,
+                      "realism": 2, "figures_realism": 2}
 
 
 def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
@@ -107,13 +109,15 @@ def test_gate_setting_change_reruns_only_the_gates(workdir, tmp_path):
 def test_one_runs_learning_rate_reruns_only_that_run(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["runs"]["tiny_paired"].setdefault("train", {}).update(lr=0.01))
     assert counts == {"all": 1, "run_settings": 1, "train": 1, "gates": 1, "experiments": 1, "selection_shard": 2,
-                      "selection_gather": 1, **ALL_FIGURES, "figures_run": 1}
+                      "selection_gather": 1, **ALL_FIGURES, "figures_run": 1, "realism": 1, "figures_realism": 1}
 
 
-def test_selection_fprs_rerun_only_the_gather_and_its_figures(workdir, tmp_path):
-    # fprs are read only when gathering: the injection shards (a GPU hour on the full grid) stay.
+def test_selection_fprs_rerun_only_the_gather_its_figures_and_the_table(workdir, tmp_path):
+    # fprs are read only when gathering: the injection shards (a GPU hour on the full grid) stay, and so do the
+    # realism audits; the experiments table re-reads the summary (main-map completeness of threshold set 1).
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("selection", {}).update(fprs=[0.001]))
-    assert counts == {"all": 1, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1}
+    assert counts == {"all": 1, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1, "experiments": 1,
+                      "figures_compare": 1}
 
 
 def test_selection_scoring_batch_and_device_rerun_nothing(workdir, tmp_path):
@@ -153,7 +157,7 @@ def test_set_threads_reaches_torch_in_a_real_run(tmp_path):
 def test_a_training_default_reruns_every_run_and_no_data_stage(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["training"].update(weight_decay=0.001))
     assert counts == {"all": 1, "run_settings": 3, "train": 3, "gates": 3, "experiments": 1, "selection_shard": 2, "selection_gather": 1,
-                      **ALL_FIGURES}
+                      **ALL_FIGURES, "realism": 2, "figures_realism": 2}
 
 
 def test_selection_outputs_and_failure_counts(workdir):
@@ -204,7 +208,8 @@ def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
 
 def test_dataset_hosts_rerun_only_the_selection_jobs(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["selection"].update(hosts="dataset"))
-    assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1}
+    assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1,
+                      "experiments": 1, "figures_compare": 1}
 
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):
@@ -262,6 +267,7 @@ def test_a_killed_training_job_resumes_with_rerun_incomplete(tmp_path):
     run = {**cfg["runs"]["tiny_paired"], "train": {"epochs": 30}}
     cfg["runs"] = {"straight": run, "killed": run}  # identical but for the name
     cfg["selection"]["runs"] = []
+    cfg["realism"]["runs"] = []
     (wd / "config" / "kill.yaml").write_text(yaml.safe_dump(cfg))
     base = ["--configfile", "config/kill.yaml", "--cores", "2"]
     proc = snakemake(wd, *base, "results/runs/straight/best.pt")
@@ -519,33 +525,34 @@ def test_realism_reports_validate_and_score_the_sky_lenses_per_tier(workdir):
         tiers = report["recall"]["tiers"]
         assert tiers["A"]["p>0.3"]["n"] + tiers["B"]["p>0.3"]["n"] == len(lenses)
         assert set(report["probe"]["by_model"]) == {"sersic", "real_galaxy"}
-        assert report["decision"]["decision"] in {"GO", "NO-GO"}
         with np.load(workdir / "results" / "realism" / f"{run}.npz") as arrays:
             assert arrays["emb:real"].shape[0] == len(lenses) and arrays["gallery_images"].shape[1:] == (3, 64, 64)
         for name in ("realism_recall", "realism_embedding", "realism_diagnostics"):
             assert (workdir / "results" / "figures" / run / f"{name}.png").stat().st_size > 10_000
-    # tiny_paired has a selection function: its main-map completeness enters threshold set 1
-    paired = json.loads((workdir / "results" / "realism" / "tiny_paired.json").read_text())
-    assert paired["threshold_sets"]["set_1"]["main_map_completeness"]["value"] is not None
-    sky = json.loads((workdir / "results" / "realism" / "tiny_sky_run.json").read_text())
-    assert sky["threshold_sets"]["set_1"]["main_map_completeness"]["value"] is None
-    table = pd.read_csv(workdir / "results" / "experiments.tsv", sep="\t")
-    audited = table.set_index("run")["realism_decision"]
-    assert audited["tiny_unpaired_mitigated"] == "not audited" and audited["tiny_sky_run"] in {"GO", "NO-GO"}
+    table = pd.read_csv(workdir / "results" / "experiments.tsv", sep="\t").set_index("run")
+    assert table.loc["tiny_unpaired_mitigated", "realism_decision"] == "not audited"
+    assert set(table.loc[cfg["realism"]["runs"], "realism_decision"]) <= {"GO", "NO-GO"}
+    # tiny_paired has a selection function (main-map completeness known); a NO-GO says why
+    for run in cfg["realism"]["runs"]:
+        if table.loc[run, "realism_decision"] == "NO-GO":
+            assert isinstance(table.loc[run, "realism_reasons"], str) and table.loc[run, "realism_reasons"]
 
 
 def test_one_realism_target_builds_only_what_that_run_needs(tmp_path):
     wd = scratch_workflow(tmp_path / "clean")
     proc = snakemake(wd, "--configfile", "config/test.yaml", "-n", "results/realism/tiny_sky_run.json")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the sky (catalog and the run's own data), the source library, one run and its gates: no other run, no selection
+    # the sky (catalog and the run's own data), the source library and one run: no other run, no gates, no selection
     assert job_counts(proc.stdout + proc.stderr) == {"build_source_library": 1, "simulate_sky": 2, "build_manifest": 1,
                                                      "check_splits": 1, "check_pairs": 1, "preprocess": 1,
-                                                     "run_settings": 1, "train": 1, "gates": 1, "realism": 1}
+                                                     "run_settings": 1, "train": 1, "realism": 1}
 
 
 def test_a_realism_setting_reruns_only_the_audits_and_what_reads_them(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"]["ceiling"].update(per_bin=5))
-    assert counts == {"all": 1, "realism": 2, "figures_realism": 2, "experiments": 1, "figures_compare": 1}
+    assert counts == {"all": 1, "realism": 2, "figures_realism": 2, "experiments": 1, "figures_compare": 1, "pipeline_info": 1}
+    # a threshold set is applied in the table: the audits stay
+    counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"].update(threshold_sets={"tier_a_recall_p05": 0.5}))
+    assert counts == {"all": 1, "experiments": 1, "figures_compare": 1, "pipeline_info": 1}
     counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"].update(batch=17, device="cpu"))
     assert counts == {}

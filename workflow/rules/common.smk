@@ -374,24 +374,17 @@ def catalog_cfg():
 
 
 def realism_inputs(wc):
-    """best.pt, the catalog's manifest (after its checks), the run's manifest and gates report, the source
-    library (real-galaxy injections) and, for a selection run, its summary (main-map completeness)."""
+    """best.pt, the catalog's manifest (after its checks), the run's manifest and the source library
+    (real-galaxy injections)."""
     name = realism_catalog(config)
     r = RUNS[wc.run]
     inputs = {"checkpoint": path("run", run=wc.run, file="best.pt"),
               "catalog": path("manifest", dataset=name, pairing="unpaired"),
               "catalog_checks": [path("check", dataset=name, check=c) for c in ("splits", "pairs")],
-              "run_manifest": path("manifest", dataset=r["dataset"], pairing=r["pairing"]),
-              "gates": path("gates", run=wc.run)}
+              "run_manifest": path("manifest", dataset=r["dataset"], pairing=r["pairing"])}
     if "real_galaxy" in config["realism"]["source_models"]:
         inputs["library"] = path("source_library")
-    if wc.run in SELECTION_RUNS:
-        inputs["summary"] = path("selection", run=wc.run, file="summary.json")
     return inputs
-
-
-def summary_arg(wc, input):
-    return f"--selection-summary {shlex.quote(input.summary)}" if "summary" in input.keys() else ""
 
 
 # -- targets -----------------------------------------------------------------------------------------

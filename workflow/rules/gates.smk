@@ -40,14 +40,17 @@ rule gates:
 
 
 rule experiments:
-    """Every run's settings and gate figures side by side (results/experiments.tsv)."""
+    """Every run's settings and gate figures side by side, and each audited run's threshold sets and GO / NO-GO
+    (results/experiments.tsv)."""
     input:
         reports=expand(path("gates"), run=list(RUNS)),
         infos=expand(path("run", file="run_info.json"), run=list(RUNS)),
         realism=expand(path("realism"), run=REALISM_RUNS),
+        summaries=expand(path("selection", file="summary.json"), run=[r for r in REALISM_RUNS if r in SELECTION_RUNS]),
     output:
         path("experiments"),
     params:
+        threshold_sets=as_json(config["realism"]["threshold_sets"]),
         code=code("experiments"),
     log:
         job_log("experiments"),
@@ -55,6 +58,7 @@ rule experiments:
         "../envs/stronglens.yaml"
     shell:
         "python -m stronglens.stages.experiments --reports {input.reports:q} --infos {input.infos:q} --realism {input.realism:q}"
+        " --summaries {input.summaries:q} --threshold-sets {params.threshold_sets:q}"
         " --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 

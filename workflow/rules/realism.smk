@@ -3,7 +3,7 @@
 
 rule realism:
     """Recall on the lens catalog, injection-ness probe with null tests, bright-arc ceiling, annulus fragility,
-    arc statistics, arc shot noise, and the D01 decision -> results/realism/<run>.json (+ .npz for the figures)."""
+    arc statistics, arc shot noise, and the D01 gates -> results/realism/<run>.json (+ .npz for the figures)."""
     input:
         unpack(realism_inputs),
     output:
@@ -13,11 +13,10 @@ rule realism:
         cfg=as_json(realism_cfg()),
         catalog=as_json(catalog_cfg()) if REALISM_RUNS else "",
         preprocessing=lambda wc: as_json(run_preprocessing(wc.run)),
-        summary=summary_arg,
         library=library_arg,
         seed=config["seed"],
         out=out_args,
-        code=code("realism"),
+        code=code("realism_audit"),
     wildcard_constraints:
         run=RUN_PATTERN,
     threads: 2
@@ -33,8 +32,8 @@ rule realism:
     benchmark:
         job_benchmark("realism", "{run}")
     shell:
-        "python -m stronglens.stages.realism --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
+        "python -m stronglens.stages.realism_audit --checkpoint {input.checkpoint:q} --preprocessing {params.preprocessing:q}"
         " --catalog {params.catalog:q} --catalog-manifest {input.catalog:q} --run-manifest {input.run_manifest:q}"
-        " --gates {input.gates:q} {params.summary} {params.library} --config {params.cfg:q} --seed {params.seed}"
+        " {params.library} --config {params.cfg:q} --seed {params.seed}"
         " --device {resources.torch_device} --batch {resources.score_batch}"
         " --code-hash {params.code} --out {params.out} > {log:q} 2>&1"

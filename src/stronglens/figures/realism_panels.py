@@ -110,19 +110,14 @@ def embedding_figure(report: dict, arrays: dict, run: str, seed: int):
         if key.startswith("fd_ratio"):
             lines.append(f"    {key[9:]}: {v:.3g}" if v is not None else f"    {key[9:]}: n/a")
     ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=7, family="monospace", transform=ax.transAxes, wrap=True)
-    fig.suptitle(f"{run}: does the finder see injections as real lenses? (decision {report['decision']['decision']})",
+    fig.suptitle(f"{run}: does the finder see injections as real lenses? (realism gate {report['d01']['realism']['status']})",
                  fontsize=10)
     return fig
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    import textwrap
-
-    return textwrap.wrap(text, width) or [""]
-
-
 def diagnostics_figure(report: dict, run: str):
-    """Bright-arc ceiling (with and without arc shot noise), FD per block, arc statistics' KS p, D01 gates."""
+    """Bright-arc ceiling (with and without arc shot noise), FD per block, arc statistics' KS p, D01 gates,
+    tier A recall (the threshold sets and the GO / NO-GO line are in the experiments table)."""
     fig, axes = new_figure(11.0, 7.0, 2, 2)
     ax = axes[0, 0]
     for m, c in report["ceiling"].items():
@@ -176,16 +171,14 @@ def diagnostics_figure(report: dict, run: str):
     for m, s in report["shot_noise"].items():
         lines.append(f"  shot noise ({m}): {s['detected_without']:.2f} -> {s['detected_with']:.2f}, "
                      f"McNemar p {s['mcnemar']['p_exact']:.2g}")
+    tier_a = report["recall"]["tiers"]["A"]
     lines.append("")
-    for name, crit in report["threshold_sets"].items():
-        lines.append(f"{name}: {'met' if crit['met'] else 'not met'}")
-        for k, c in crit.items():
-            if k != "met":
-                v = "n/a" if c["value"] is None else f"{c['value']:.3f}"
-                lines.append(f"  {k}: {v} (>= {c['threshold']:g})")
-    d = report["decision"]
-    lines += ["", f"decision: {d['decision']}"] + [f"  {part}" for r in d["reasons"] for part in _wrap(r, 70)]
+    for key in ("p>0.3", "p>0.5"):
+        r = tier_a.get(key)
+        if r and r["recall"] is not None:
+            lines.append(f"tier A recall {key}: {r['recall']:.3f} [{r['ci95'][0]:.3f}, {r['ci95'][1]:.3f}] (n = {r['n']})")
+    lines.append("threshold sets and GO / NO-GO: results/experiments.tsv")
     ax.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=7, family="monospace", transform=ax.transAxes)
-    colour = D01_COLOURS.get("PASS" if d["decision"] == "GO" else "FAIL")
-    fig.suptitle(f"{run}: realism diagnostics (decision {d['decision']})", fontsize=10, color=colour)
+    worst = max((g["status"] for g in report["d01"].values()), key=lambda s: ("PASS", "N/A", "BORDERLINE", "FAIL").index(s))
+    fig.suptitle(f"{run}: realism diagnostics (worst D01 gate {worst})", fontsize=10, color=D01_COLOURS.get(worst))
     return fig

@@ -58,24 +58,28 @@ def experiment_row(report: dict, info: dict) -> dict:
     return row
 
 
-def realism_columns(realism: dict | None) -> dict:
-    """The realism audit's headline figures for the experiments table ("not audited" when a run has none)."""
-    if realism is None:
+def realism_columns(realism: dict | None, decision: dict | None) -> dict:
+    """The realism audit's headline figures and its decision (`realism.decision.decide`) for the experiments
+    table ("not audited" when a run has none)."""
+    if realism is None or decision is None:
         return {"realism_decision": "not audited"}
     tier_a = realism["recall"]["tiers"]["A"]
     main = next(iter(realism["probe"]["by_model"]))
-    return {"realism_decision": realism["decision"]["decision"],
+    return {"realism_decision": decision["decision"], "realism_reasons": "; ".join(decision["reasons"]),
+            **{f"{name}_met": s["met"] for name, s in decision["threshold_sets"].items()},
             "tier_a_recall_p03": tier_a["p>0.3"]["recall"], "tier_a_recall_p05": tier_a.get("p>0.5", {}).get("recall"),
             f"probe_auc_{main}": realism["probe"]["by_model"][main]["probe"]["auc_mean"],
             "fd_ratio": realism["probe"]["fd_ratio"],
             **{f"d01_{g}": v["status"] for g, v in realism["d01"].items()}}
 
 
-def experiments_table(pairs: list[tuple[dict, dict]], realism: dict[str, dict] | None = None) -> pd.DataFrame:
-    """One row per run; with `realism` (run -> realism report) its decision and headline figures beside."""
+def experiments_table(pairs: list[tuple[dict, dict]], realism: dict[str, dict] | None = None,
+                      decisions: dict[str, dict] | None = None) -> pd.DataFrame:
+    """One row per run; with `realism` and `decisions` (run -> realism report, run -> decision) the audit's
+    headline figures and GO / NO-GO beside."""
     rows = [experiment_row(r, i) for r, i in pairs]
     if realism is not None:
-        rows = [{**row, **realism_columns(realism.get(row["run"]))} for row in rows]
+        rows = [{**row, **realism_columns(realism.get(row["run"]), (decisions or {}).get(row["run"]))} for row in rows]
     return pd.DataFrame(rows)
 
 

@@ -1,7 +1,7 @@
 """One run's realism audit: every diagnostic of docs/realism.md, from the catalog to the decision.
 
 `run_audit` takes the loaded pieces (scorer, preprocessing, catalog, run
-manifest, gates report, selection summary, source library pool) and
+manifest, source library pool) and
 returns the report written to results/realism/<run>.json and the arrays of
 results/realism/<run>.npz (penultimate embeddings per group, the anchor
 gallery) that the figures read. Groups are named ``real`` (the catalog's
@@ -22,7 +22,7 @@ from stronglens.data.normalise import preprocess_with
 from stronglens.data.settings import PreprocessSettings
 from stronglens.realism import fragility as F
 from stronglens.realism.catalog import Catalog
-from stronglens.realism.decision import d01_gates, overall, threshold_sets
+from stronglens.realism.decision import d01_gates
 from stronglens.realism.embeddings import embed, penultimate
 from stronglens.realism.injections import InjectionSet, ceiling_injections, matched_injections
 from stronglens.realism.morphology import STATISTICS, arc_statistics
@@ -135,8 +135,7 @@ def morphology(real: np.ndarray, inj: InjectionSet, models: tuple[str, ...], ann
 
 
 def run_audit(scorer: RunScorer, pp: PreprocessSettings, catalog: Catalog, cat: CatalogSettings, cfg: RealismSettings,
-              run_manifest: pd.DataFrame, train_split: str, gates_report: dict, selection_summary: dict | None,
-              galaxies: GalaxyPool | None, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
+              run_manifest: pd.DataFrame, train_split: str, galaxies: GalaxyPool | None, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
     """(report, arrays) of the audit; see the module docstring."""
     t0 = time.perf_counter()
     models = cfg.source_models
@@ -199,13 +198,6 @@ def run_audit(scorer: RunScorer, pp: PreprocessSettings, catalog: Catalog, cat: 
     main_probe = probes[models[0]]["probe"]["auc_mean"]
     fd_ratio = per_block[block][f"fd_ratio:{models[0]}"]
     gates = d01_gates(quality, frag, ceil[models[0]]["peak_p>0.3"], main_probe, fd_ratio, cfg.decision)
-    auroc = gates_report.get("gates", {}).get("auroc", {}).get("value")
-    main_map = None
-    if selection_summary is not None:
-        main_map = selection_summary["completeness"].get("p>0.3", {}).get("completeness")
-    tier_a = recall["tiers"]["A"]
-    sets = threshold_sets(auroc, tier_a["p>0.3"]["recall"], tier_a.get("p>0.5", {}).get("recall"),
-                          ceil[models[0]]["peak_p>0.3"], main_map, cfg.decision)
     report = {
         "run": scorer.run["name"], "architecture": arch, "penultimate_block": block,
         "catalog": {"dataset": cat.dataset, "source": cat.source, "split": cat.split, "manifest": catalog.source,
@@ -229,8 +221,6 @@ def run_audit(scorer: RunScorer, pp: PreprocessSettings, catalog: Catalog, cat: 
         "morphology": morph,
         "quality": quality,
         "d01": gates,
-        "threshold_sets": sets,
-        "decision": overall(gates, sets),
         "checkpoint": {"sha256": scorer.sha256, "epoch": scorer.epoch},
         "timings_s": {**timings, "total": time.perf_counter() - t0},
     }

@@ -17,7 +17,8 @@ every threshold comes from `DecisionSettings`. The seeds' four D01 gates:
   first source model (PASS below pass, FAIL above fail); the worse of the
   two.
 
-The dual sets of seed 003 §20.1: set 1 (reviewer 1) needs AUROC, tier A
+The dual sets of seed 003 §20.1 (`decide`, applied by the experiments
+table, which also reads the gates report and the selection summary): set 1 (reviewer 1) needs AUROC, tier A
 recall at p > 0.3, the ceiling and the main-map completeness (the
 selection function's at p > 0.3) at or above their thresholds; set 2
 (reviewer 2) tier A recall at p > 0.5. The overall line is GO when data
@@ -29,7 +30,7 @@ by hand.
 
 from __future__ import annotations
 
-from stronglens.realism.settings import DecisionSettings, Threshold
+from stronglens.realism.settings import DecisionSettings, Threshold, ThresholdSetSettings
 
 ORDER = {"PASS": 0, "BORDERLINE": 1, "FAIL": 2}
 
@@ -90,11 +91,11 @@ def _criterion(value: float | None, threshold: float) -> dict:
 
 
 def threshold_sets(auroc: float | None, tier_a_p03: float | None, tier_a_p05: float | None,
-                   ceiling_peak: float | None, main_map: float | None, cfg: DecisionSettings) -> dict:
+                   ceiling_peak: float | None, main_map: float | None, cfg: ThresholdSetSettings) -> dict:
     """The two reviewers' threshold sets: each criterion's value and whether it is met (None when unknown)."""
     sets = {
         "set_1": {"auroc": _criterion(auroc, cfg.auroc), "tier_a_recall_p>0.3": _criterion(tier_a_p03, cfg.tier_a_recall_p03),
-                  "bright_arc_ceiling": _criterion(ceiling_peak, cfg.ceiling.passes),
+                  "bright_arc_ceiling": _criterion(ceiling_peak, cfg.ceiling),
                   "main_map_completeness": _criterion(main_map, cfg.main_map_completeness)},
         "set_2": {"tier_a_recall_p>0.5": _criterion(tier_a_p05, cfg.tier_a_recall_p05)},
     }
@@ -111,3 +112,17 @@ def overall(gates: dict, sets: dict) -> dict:
         reasons.append("no threshold set met (" + ", ".join(missing) + ")")
     return {"decision": "NO-GO" if reasons else "GO", "reasons": reasons,
             "rule": "GO = data_quality and realism not FAIL, and set_1 or set_2 met"}
+
+
+def decide(realism: dict, gates_report: dict, selection_summary: dict | None, cfg: ThresholdSetSettings) -> dict:
+    """A run's threshold sets and GO / NO-GO from its realism report, its gates report (evaluation AUROC) and,
+    when it has one, its selection summary (main-map completeness at p > 0.3)."""
+    auroc = gates_report.get("gates", {}).get("auroc", {}).get("value")
+    main_map = None
+    if selection_summary is not None:
+        main_map = selection_summary["completeness"].get("p>0.3", {}).get("completeness")
+    tier_a = realism["recall"]["tiers"]["A"]
+    main = next(iter(realism["ceiling"]))
+    sets = threshold_sets(auroc, tier_a.get("p>0.3", {}).get("recall"), tier_a.get("p>0.5", {}).get("recall"),
+                          realism["ceiling"][main]["peak_p>0.3"], main_map, cfg)
+    return {"threshold_sets": sets, **overall(realism["d01"], sets)}

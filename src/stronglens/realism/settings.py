@@ -1,10 +1,12 @@
 """Settings of the realism audit (`realism` block), parsed once at the stage boundary (docs/realism.md).
 
 `RealismSettings` is what changes the audit's numbers; `DecisionSettings`
-holds the D01 gate thresholds and the dual threshold sets of seed 003
-§20.1. Standard library only (the Snakefile imports it). Units: thresholds on p are probabilities, recalls and
-completeness are fractions in [0, 1], magnitudes AB, theta_E in arcsec,
-annuli in pixels.
+holds the D01 gate thresholds; `ThresholdSetSettings` the dual threshold
+sets of seed 003 §20.1, which the experiments table applies (they read the
+gates report and the selection summary as well). Standard library only
+(the Snakefile imports it). Units: thresholds on p are probabilities,
+recalls and completeness are fractions in [0, 1], magnitudes AB, theta_E
+in arcsec, annuli in pixels.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class CeilingSettings:
 
 @dataclass(frozen=True)
 class DecisionSettings:
-    """D01 gate thresholds and the dual threshold sets (seed 003 §§20.1, 29).
+    """D01 gate thresholds (seed 003 §29).
 
     split_balance_ks_p: KS p-value (train vs evaluation split, psfsize_r and psfdepth_r) at or above which
     data quality passes, with `split_balance_ks_fail` below which it fails; bad_pixel_fraction: a cutout with
@@ -63,9 +65,7 @@ class DecisionSettings:
     annulus_recall_drop: |recall change| at p > 0.3 under the alternative annulus (pass, fail);
     ceiling: peak bright-arc detection at p > 0.3 (pass at or above, fail below `fail`);
     probe_auc: linear-probe AUC real vs injection (pass below, fail above); fd_ratio: FD(real, inj) /
-    FD(real, neg) (pass below, fail above; the seeds' criterion is > 2); the remaining four are the dual sets:
-    tier A recall >= tier_a_recall_p03 at p > 0.3 (set 1, with auroc, ceiling and main_map_completeness) or
-    >= tier_a_recall_p05 at p > 0.5 (set 2).
+    FD(real, neg) (pass below, fail above; the seeds' criterion is > 2).
     """
 
     split_balance_ks_p: float = 0.05
@@ -76,9 +76,19 @@ class DecisionSettings:
     ceiling: Threshold = field(default_factory=lambda: Threshold(0.40, 0.30))
     probe_auc: Threshold = field(default_factory=lambda: Threshold(0.70, 0.85))
     fd_ratio: Threshold = field(default_factory=lambda: Threshold(1.0, 2.0))
+
+
+@dataclass(frozen=True)
+class ThresholdSetSettings:
+    """The two reviewers' threshold sets (seed 003 §20.1), read by the experiments table, not by the audit:
+    set 1 needs the evaluation AUROC >= auroc, tier A recall >= tier_a_recall_p03 at p > 0.3, the bright-arc
+    ceiling >= ceiling and the selection function's completeness >= main_map_completeness at p > 0.3; set 2
+    needs tier A recall >= tier_a_recall_p05 at p > 0.5. All fractions."""
+
     auroc: float = 0.993
     tier_a_recall_p03: float = 0.80
     tier_a_recall_p05: float = 0.65
+    ceiling: float = 0.40
     main_map_completeness: float = 0.07
 
 

@@ -1,15 +1,12 @@
 """Rule realism: one run's realism audit -> results/realism/<run>.json (+ <run>.npz for the figures).
 
-python -m stronglens.stages.realism --checkpoint results/runs/R/best.pt --preprocessing '<JSON>' \
+python -m stronglens.stages.realism_audit --checkpoint results/runs/R/best.pt --preprocessing '<JSON>' \
     --catalog '<catalog JSON>' --catalog-manifest results/data/C/manifest-unpaired.parquet \
-    --run-manifest results/data/D/manifest-P.parquet --gates results/gates/R.json \
-    [--selection-summary results/selection/R/summary.json] [--library results/sources/library.npz] \
+    --run-manifest results/data/D/manifest-P.parquet [--library results/sources/library.npz] \
     --config '<realism JSON>' --seed S [--device auto --batch 256] --out report=... arrays=...
 """
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
@@ -37,8 +34,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--catalog-manifest", required=True, help="the catalog dataset's unpaired manifest")
     ap.add_argument("--run-manifest", required=True, help="the run's own manifest (split balance)")
     ap.add_argument("--train-split", default="train")
-    ap.add_argument("--gates", required=True, help="the run's gates report (AUROC of threshold set 1)")
-    ap.add_argument("--selection-summary", default=None, help="the run's selection summary.json (main-map completeness)")
     ap.add_argument("--library", default=None, help="results/sources/library.npz (source model real_galaxy)")
     ap.add_argument("--config", required=True, help="realism settings (JSON text or file)")
     ap.add_argument("--seed", type=int, required=True)
@@ -55,14 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         catalog = load_catalog(args.catalog_manifest, cat.split, cat.stamp_size, cfg.max_negatives, args.seed)
         galaxies = GalaxyPool(load_library(args.library), "injection") if args.library else None
-        with open(args.gates) as fh:
-            gates = json.load(fh)
-        summary = None
-        if args.selection_summary:
-            with open(args.selection_summary) as fh:
-                summary = json.load(fh)
         report, arrays = run_audit(scorer, pp, catalog, cat, cfg, pd.read_parquet(args.run_manifest), args.train_split,
-                                   gates, summary, galaxies, args.seed)
+                                   galaxies, args.seed)
     except (CatalogError, FeatureBlockError) as err:
         raise SystemExit(f"realism: {err}") from None
     report["provenance"] = provenance({"realism": as_dict(cfg), "catalog": as_dict(cat), "preprocessing": as_dict(pp)},
@@ -84,7 +73,6 @@ def print_summary(report: dict) -> None:
     print(f"  null tests pass: {report['probe']['nulls_pass']}; FD ratio {report['probe']['fd_ratio']}")
     for g, v in report["d01"].items():
         print(f"  {g:18s} {v['status']}")
-    print(f"  decision: {report['decision']['decision']} {report['decision']['reasons']}")
     print(f"  {report['timings_s']['total']:.1f} s")
 
 
