@@ -140,6 +140,7 @@ def execution_of(run: dict) -> dict:
 
 SELECTION_EXECUTION_KEYS = ("batch", "device")
 GATES_EXECUTION_KEYS = ("batch", "device")
+REALISM_EXECUTION_KEYS = ("batch", "device")
 
 
 def without(block: dict, keys: tuple[str, ...]) -> dict:
@@ -148,7 +149,8 @@ def without(block: dict, keys: tuple[str, ...]) -> dict:
 
 
 def science_config(config: dict) -> dict:
-    """The config without execution settings (training threads, workers, device, ...; selection and gates batch, device).
+    """The config without execution settings (training threads, workers, device, ...; selection, gates and realism
+    batch, device).
 
     This is what the audit snapshot records and hashes: changing how jobs run
     (a profile, --set-threads) leaves it, and every result, as it was.
@@ -159,7 +161,8 @@ def science_config(config: dict) -> dict:
     for train in [out.get("training", {})] + [r.get("train", {}) for r in out.get("runs", {}).values()]:
         for key in EXECUTION_KEYS:
             train.pop(key, None)
-    for block, keys in (("selection", SELECTION_EXECUTION_KEYS), ("gates", GATES_EXECUTION_KEYS)):
+    for block, keys in (("selection", SELECTION_EXECUTION_KEYS), ("gates", GATES_EXECUTION_KEYS),
+                        ("realism", REALISM_EXECUTION_KEYS)):
         for key in keys:
             out.get(block, {}).pop(key, None)
     return out
