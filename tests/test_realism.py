@@ -264,3 +264,42 @@ def test_gate_bands_and_the_overall_decision():
     assert go["decision"] == "GO" and go["threshold_sets"]["set_1"]["met"]
     no_map = decide(realism, gates_report, None, ThresholdSetSettings())
     assert no_map["decision"] == "NO-GO" and "set_1.main_map_completeness" in no_map["reasons"][0]
+
+
+# -- injections ---------------------------------------------------------------------------------------
+
+
+def test_matched_injections_hit_the_lens_snr_and_twins_share_their_draws(tmp_path, source_library):
+    from stronglens.realism.injections import ceiling_injections, matched_injections
+    from stronglens.realism.settings import CatalogSettings, CeilingSettings
+    from stronglens.survey.synthetic.galaxies import GalaxyPool
+
+    path = write_catalog(tmp_path, ["A", "B", "A"], n_neg=12, npix=64)
+    manifest = pd.read_parquet(path)
+    manifest["psfdepth_r"] = 800.0
+    manifest["arc_snr"] = [40.0, 15.0, np.nan] + [np.nan] * 12  # the third lens has no known SNR
+    manifest.to_parquet(path)
+    cat = load_catalog(str(path), "test", 64, 100, 0)
+    settings = CatalogSettings("c", "cutouts", "test", 64)
+    pool = GalaxyPool(source_library, "injection")
+    inj = matched_injections(cat, 2, settings, ("sersic", "real_galaxy"), pool, seed=3)
+    rec = inj.records
+    assert len(rec) == 3 * 2 * 2 and inj.stamps.shape == (12, 3, 64, 64) and np.isfinite(inj.stamps).all()
+    for model in ("sersic", "real_galaxy"):
+        m = rec[rec["source_model"] == model]
+        np.testing.assert_allclose(m["arc_snr"].to_numpy()[:4], [40, 40, 15, 15], rtol=1e-9)
+        assert list(m["matched"]) == [True] * 4 + [False] * 2
+        np.testing.assert_allclose(m["theta_e_cell"].to_numpy()[:4], 1.2)
+    ser, real = rec[rec["source_model"] == "sersic"], rec[rec["source_model"] == "real_galaxy"]
+    for col in ("host_pos", "theta_e_arcsec", "src_x_arcsec", "src_mag_r"):
+        np.testing.assert_array_equal(ser[col].to_numpy(), real[col].to_numpy())
+    assert set(rec["host_pos"]) <= set(cat.negatives)  # injected onto negatives only
+    # the stamp is the host plus the arc, nothing else
+    np.testing.assert_allclose(inj.stamps - inj.arcs, cat.images[rec["host_pos"].to_numpy()], atol=1e-12)
+    noisy = inj.with_shot_noise(100.0, seed=1)
+    assert np.array_equal(noisy, inj.with_shot_noise(100.0, seed=1)) and not np.array_equal(noisy, inj.stamps)
+    ceil = ceiling_injections(cat, CeilingSettings(mag_edges=(20.0, 22.0, 24.0), per_bin=3), settings, ("sersic",), None, 3)
+    assert list(ceil.records["mag_bin"]) == ["20-22"] * 3 + ["22-24"] * 3
+    assert ceil.records["src_mag_r"].between(20, 24).all() and ceil.records["beta_frac"].between(0.1, 0.55).all()
+    # brighter bins give brighter arcs
+    assert ceil.records["arc_snr"].iloc[:3].median() > ceil.records["arc_snr"].iloc[3:].median()
