@@ -303,3 +303,18 @@ def test_matched_injections_hit_the_lens_snr_and_twins_share_their_draws(tmp_pat
     assert ceil.records["src_mag_r"].between(20, 24).all() and ceil.records["beta_frac"].between(0.1, 0.55).all()
     # brighter bins give brighter arcs
     assert ceil.records["arc_snr"].iloc[:3].median() > ceil.records["arc_snr"].iloc[3:].median()
+
+
+def test_grouped_folds_stop_twins_leaking_and_the_permutation_null_calibrates_the_probe():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(60, 150))
+    twins = np.repeat(base, 2, axis=0) + rng.normal(0, 0.05, (120, 150))  # two near-copies per group
+    groups = np.repeat(np.arange(60), 2)
+    a, b = twins[:60], twins[60:]  # 30 groups each side: one distribution, but twins share a side
+    leaky = linear_probe(a, b, folds=5, seed=0, bootstrap=0)
+    grouped = linear_probe(a, b, folds=5, seed=0, bootstrap=0, groups=groups, permutations=30)
+    assert leaky["auc_mean"] > 0.7  # a twin in the training folds gives its copy's label away
+    assert grouped["auc_mean"] < 0.65 and grouped["grouped"]
+    assert grouped["permutation"]["p_two_sided"] >= 0.05 and grouped["permutation"]["n"] == 30
+    shifted = linear_probe(*two_samples(3.0, n=40), folds=5, seed=0, bootstrap=0, permutations=30)
+    assert shifted["permutation"]["p_two_sided"] < 0.05

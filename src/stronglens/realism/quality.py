@@ -17,7 +17,10 @@ from stronglens.realism.stats import ks
 
 
 def split_balance(manifest: pd.DataFrame, train_split: str, eval_split: str) -> dict:
-    """KS p-values of psfsize_r and psfdepth_r, train vs evaluation split (NaN-free values only)."""
+    """KS p-values of psfsize_r and psfdepth_r, train vs evaluation split (NaN-free values only), each host once
+    (a paired manifest holds every host twice, which would halve the p-values' honest sample size)."""
+    if "host_id" in manifest.columns:
+        manifest = manifest.drop_duplicates("host_id")
     out = {"train_split": train_split, "eval_split": eval_split}
     for col in ("psfsize_r", "psfdepth_r"):
         a = manifest.loc[manifest["split"] == train_split, col].to_numpy(float)

@@ -34,6 +34,7 @@ class ProbeSettings:
     folds: stratified CV folds of the logistic-regression probe (fewer when a group is smaller);
     bootstrap: resamples of the out-of-fold scores for the AUC interval;
     permutations: label permutations of the MMD test;
+    probe_permutations: label permutations of the probe's own null (the null tests' calibration);
     inverse_regularisation: scikit-learn's C of the L2 logistic regression (unitless).
     """
 
@@ -41,6 +42,7 @@ class ProbeSettings:
     folds: int = 5
     bootstrap: int = 1000
     permutations: int = 500
+    probe_permutations: int = 50
     inverse_regularisation: float = 1.0
 
 
