@@ -67,7 +67,7 @@ def test_figures_rerun_alone_when_their_setting_changes(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("figures", {}).update(dpi=90))
     # pipeline_info snapshots the whole resolved config, so it reruns on any change (it is cheap)
     assert counts == {"all": 1, "figures_sources": 1, "figures_run": 3, "figures_selection": 1, "figures_compare": 1,
-                      "pipeline_info": 1}, counts
+                      "figures_realism": 2, "pipeline_info": 1}, counts
 
 
 # Drive the report the way a reader does: open a category, a run, press a result's view button.
