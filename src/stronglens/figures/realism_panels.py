@@ -96,14 +96,16 @@ def embedding_figure(report: dict, arrays: dict, run: str, seed: int):
         lines.append(f"real vs {m}: AUC {p['auc_mean']:.3f} ± {p['auc_std']:.3f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}]")
         lines.append(f"    MMD p = {pr['mmd']['p_value']:.3g}")
     lines.append("")
-    lines.append("Null tests (AUC ~ 0.5, MMD p not small):")
+    lines.append("Null tests (AUC typical of its permutation null, MMD p not small):")
     for name, nt in report["probe"]["null_tests"].items():
         p = nt["probe"]
         if p is None:
             lines.append(f"{name}: not computed ({nt['reason']})")
             continue
-        lines.append(f"{name}: AUC {p['auc_mean']:.3f} [{p['ci95'][0]:.2f}, {p['ci95'][1]:.2f}], "
-                     f"MMD p {nt['mmd']['p_value']:.2f}: {'pass' if nt['passes'] else 'FAIL'}")
+        perm = p.get("permutation", {})
+        lines.append(f"{name}: AUC {p['auc_mean']:.3f} (null median {perm.get('null_median', float('nan')):.2f}, "
+                     f"perm p {perm.get('p_two_sided', float('nan')):.2f}),")
+        lines.append(f"    MMD p {nt['mmd']['p_value']:.2f}: {'pass' if nt['passes'] else 'FAIL'}")
     lines.append("")
     lines.append(f"FD(real, inj) / FD(real, neg) at {report['penultimate_block']}:")
     for key, v in report["probe"]["frechet_by_block"][report["penultimate_block"]].items():
