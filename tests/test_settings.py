@@ -144,6 +144,17 @@ def hand_runs(cfg: dict) -> list[tuple[str, list[str], str, str]]:
         ("selection_gather", ["--shards", "s.parquet", "--selection", json.dumps({**gather, "batch": 256}),
                               "--out", "injections=i", "completeness=c", "sensitivity=s", "summary=j"], "--selection",
          "batch"),
+        ("realism_audit", ["--checkpoint", "b.pt", "--preprocessing", json.dumps(cfg["preprocessing"]["raw_robust"]),
+                           "--catalog", json.dumps({"dataset": "sky", "source": "sky", "split": "test", "stamp_size": 64}),
+                           "--catalog-manifest", "m.parquet", "--run-manifest", "r.parquet", "--seed", "1",
+                           "--config", json.dumps({"ceiling": {"per_bim": 3}}), "--out", "report=r.json", "arrays=a.npz"],
+         "--config", "per_bim"),
+        ("figures_realism", ["--run", "P4", "--report", "r.json", "--arrays", "a.npz", "--figures", figures, "--seed", "1",
+                             "--out", *(f"{n}{s}=x{i}{s}" for i, n in enumerate(("realism_recall", "realism_embedding",
+                                                                                   "realism_diagnostics"))
+                                        for s in ("", "_pdf"))], "--figures", "dpii"),
+        ("experiments", ["--reports", "g.json", "--infos", "i.json", "--threshold-sets", json.dumps({"auroc_min": 0.9}),
+                         "--out", "e.tsv"], "--threshold-sets", "auroc_min"),
         ("figures_compare", ["--reports", "r.json", "--experiments", "e.tsv", "--figures", figures, "--out", "runs=a",
                              "runs_pdf=b", "table=c"], "--figures", "dpii"),
     ]

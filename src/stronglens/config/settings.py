@@ -167,3 +167,13 @@ def as_dict(obj: Any) -> Any:
     if isinstance(obj, Mapping):
         return {k: as_dict(v) for k, v in obj.items()}
     return obj
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """One gate's thresholds: pass (config key ``pass``) and optional fail; between them is WARN (shortcut gates)
+    or BORDERLINE (D01 gates). Units are the gate's own (AUCs and probabilities unitless, drops relative)."""
+
+    passes: float = dataclasses.field(metadata={"key": "pass"})
+    fail: float | None = None
+

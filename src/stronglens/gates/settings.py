@@ -9,22 +9,11 @@ device, reach the stage as flags from the rule's resources);
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from stronglens.config.settings import SettingsError, parse_settings
+from stronglens.config.settings import SettingsError, Threshold, parse_settings
 from stronglens.gates.verdict import DIRECTIONS
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """One gate's thresholds: pass (config key ``pass``) and optional fail; between them is WARN.
-
-    Units are the gate's own (AUCs and probabilities unitless, drops relative).
-    """
-
-    passes: float = field(metadata={"key": "pass"})
-    fail: float | None = None
 
 
 def check_gate_names(thresholds: Mapping[str, Threshold], where: str, required: tuple[str, ...] = tuple(DIRECTIONS)) -> None:

@@ -55,9 +55,8 @@ def _halves(n: int, seed: int, name: str) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[: n // 2]), np.sort(order[n // 2 :])
 
 
-def probe_block(groups: dict[str, dict[str, np.ndarray]], models: tuple[str, ...], cfg: RealismSettings,
-                block: str, seed: int) -> dict:
-    """Probe, MMD and FD of real vs each injection model (and FD real vs negatives) on one block's features."""
+def frechet_block(groups: dict[str, dict[str, np.ndarray]], models: tuple[str, ...], block: str) -> dict:
+    """FD of real vs each injection model and real vs negatives on one block's features, and their ratios."""
     real, neg = groups["real"][block], groups["negative"][block]
     out = {"fd_real_negative": frechet_distance(real, neg)["fd"]}
     for m in models:
@@ -179,7 +178,7 @@ def run_audit(scorer: RunScorer, pp: PreprocessSettings, catalog: Catalog, cat: 
     main = f"inj:{models[0]}"
     inj_lens = matched.records["matched_to"].to_numpy()[rows[main]]
     nulls = null_tests(groups["real"][block], groups[main][block], inj_lens, cfg, seed)
-    per_block = {blk: probe_block(groups, models, cfg, blk, seed) for blk in groups["real"]}
+    per_block = {blk: frechet_block(groups, models, blk) for blk in groups["real"]}
     timings["probe"] = time.perf_counter() - t0 - sum(timings.values())
 
     ceiling = ceiling_injections(catalog, cfg.ceiling, cat, models, galaxies, seed)

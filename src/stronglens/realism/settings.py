@@ -13,17 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Threshold:
-    """One D01 gate's thresholds: pass (config key ``pass``) and fail; between them is BORDERLINE.
-
-    Units are the gate's own. (Standard library only, like every settings module the Snakefile imports;
-    the shortcut gates' `gates.settings.Threshold` has the same shape.)
-    """
-
-    passes: float = field(metadata={"key": "pass"})
-    fail: float | None = None
+from stronglens.config.settings import Threshold
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    if len(args.reports) != len(args.infos):
-        raise SystemExit("--reports and --infos must pair up one to one")
-    pairs = [(json.loads(Path(r).read_text()), json.loads(Path(i).read_text())) for r, i in zip(args.reports, args.infos)]
     try:
         sets = load_settings(ThresholdSetSettings, args.threshold_sets, "--threshold-sets")
     except SettingsError as err:
         ap.error(str(err))
+    if len(args.reports) != len(args.infos):
+        raise SystemExit("--reports and --infos must pair up one to one")
+    pairs = [(json.loads(Path(r).read_text()), json.loads(Path(i).read_text())) for r, i in zip(args.reports, args.infos)]
     audits = {(rep := json.loads(Path(p).read_text()))["run"]: rep for p in args.realism if p}
     summaries = {Path(p).parent.name: json.loads(Path(p).read_text()) for p in args.summaries if p}
     gates = {info["run_config"]["name"]: report for report, info in pairs}
