@@ -228,13 +228,20 @@ def test_hard_negative_pairs_match_stamp_and_ctrl_of_one_host(folder):
 # -- schedules ----------------------------------------------------------------------------------------
 
 
-def test_lr_schedules_warm_up_from_one_hundredth():
+def test_lr_warm_up_is_linear_per_step_and_the_cosine_continues_from_it():
     def settings(**schedule) -> SimpleNamespace:  # lr_factor reads only epochs and the schedule
         return SimpleNamespace(epochs=10, schedule=ScheduleSettings(**schedule))
 
+    s = settings(name="cosine", warmup_epochs=1)
+    warm = [lr_factor(0, s, k, 4) for k in range(4)]
+    assert warm == pytest.approx([0.25, 0.5, 0.75, 1.0])  # never an epoch at 1/100
+    assert lr_factor(1, s, 0, 4) == pytest.approx(1.0)
+    after = [lr_factor(e, s, k, 4) for e in range(1, 10) for k in range(4)]
+    assert all(a >= b for a, b in zip(after, after[1:])) and after[-1] == pytest.approx(
+        0.5 * (1 + math.cos(math.pi * (9.75 - 1) / 9)))
     s = settings(name="cosine", warmup_epochs=2)
-    assert lr_factor(0, s) == pytest.approx(0.01) and lr_factor(1, s) == pytest.approx(0.505)
-    assert lr_factor(2, s) == pytest.approx(1.0) and lr_factor(10, s) == pytest.approx(0.0, abs=1e-12)
+    assert lr_factor(0, s, 0, 10) == pytest.approx(0.05) and lr_factor(1, s, 9, 10) == pytest.approx(1.0)
+    assert lr_factor(10, s) == pytest.approx(0.0, abs=1e-12)
     s = settings(name="step", warmup_epochs=0, step_epochs=(4, 8))
     assert [lr_factor(e, s) for e in (0, 3, 4, 8)] == [1.0, 1.0, 0.5, 0.25]
     assert lr_factor(9, settings(name="constant")) == 1.0

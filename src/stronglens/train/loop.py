@@ -3,7 +3,7 @@
 `train_run(run, data, outdir)` trains the model a resolved run config names
 on the preprocessed arrays of its dataset / pairing / mode and writes
 ``best.pt``, ``history.csv`` and ``run_info.json`` into `outdir`. After every
-epoch it writes ``last.pt`` (model, optimizer, scheduler, scaler, best
+epoch it writes ``last.pt`` (model, optimizer, scaler, best
 weights, history and the run config's SHA-256) and, every
 ``checkpoint_every`` epochs, ``checkpoints/epoch-NNN.pt``; neither is a
 declared Snakemake output, so they survive a killed job. A rerun resumes from
@@ -61,19 +61,24 @@ class RunData:
     paired_folder: Path | None = None
 
 
-def lr_factor(epoch: int, settings: TrainSettings) -> float:
-    """Learning-rate multiplier at `epoch` (0-based): linear warm-up from 1/100, then the schedule.
+def lr_factor(epoch: int, settings: TrainSettings, step: int = 0, steps: int = 1) -> float:
+    """Learning-rate multiplier of optimizer step `step` of `steps` in `epoch` (both 0-based).
 
-    Schedules: ``constant``; ``cosine`` (to 0 at the last epoch, counted after
-    warm-up); ``step`` (times ``step_gamma`` at each epoch of ``step_epochs``).
+    Warm-up is linear per step: over ``warmup_epochs`` x `steps` steps the
+    factor climbs 1/W, 2/W, ..., 1 (W warm-up steps), so a one-epoch warm-up
+    spends half its steps above 0.5 instead of a whole epoch at 1/100. Then
+    the schedule: ``constant``; ``cosine`` (from 1 at the end of warm-up
+    towards 0 at the end of the last epoch, continuous in the step);
+    ``step`` (times ``step_gamma`` at each epoch of ``step_epochs``).
     """
     sched = settings.schedule
     warm = sched.warmup_epochs
-    if epoch < warm:
-        return 0.01 + 0.99 * epoch / warm
+    position = epoch + step / steps  # epochs done when this step starts
+    if position < warm:
+        return min(1.0, (position + 1.0 / steps) / warm)
     if sched.name == "cosine":
         span = max(1, settings.epochs - warm)
-        return 0.5 * (1.0 + math.cos(math.pi * (epoch - warm) / span))
+        return 0.5 * (1.0 + math.cos(math.pi * (position - warm) / span))
     if sched.name == "step":
         return sched.step_gamma ** sum(epoch >= e for e in sched.step_epochs)
     return 1.0
@@ -91,7 +96,7 @@ def torch_seed(seed: int, stage: str, *index: int) -> int:
 
 
 class Trainer:
-    """State of one run: model, optimizer, scheduler, data and history."""
+    """State of one run: model, optimizer (its lr set per step by `lr_factor`), data and history."""
 
     def __init__(self, run: RunSettings | dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None,
                  execution: ExecutionSettings | None = None) -> None:
@@ -125,7 +130,6 @@ class Trainer:
         if self.x.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s.lr, weight_decay=self.s.weight_decay)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda e: lr_factor(e, self.s))
         self.amp = amp_dtype(self.s.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
         self.start_epoch, self.best_metric, self.best_epoch = 0, -math.inf, -1
@@ -135,7 +139,7 @@ class Trainer:
     # -- checkpoints ---------------------------------------------------------------------
     def state(self, epoch: int) -> dict:
         return {
-            "model": cpu_state(self.model), "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+            "model": cpu_state(self.model), "optimizer": self.opt.state_dict(),
             "scaler": self.scaler.state_dict(), "best_model": self.best_model, "epoch": epoch,
             "best_metric": self.best_metric, "best_epoch": self.best_epoch, "history": self.history,
             "run_config": self.run, "config_sha256": self.sha, "code_hash": self.code_hash,
@@ -154,7 +158,6 @@ class Trainer:
             return False
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
-        self.sched.load_state_dict(ckpt["scheduler"])
         self.scaler.load_state_dict(ckpt["scaler"])
         self.best_model, self.best_metric, self.best_epoch = ckpt["best_model"], ckpt["best_metric"], ckpt["best_epoch"]
         self.history = list(ckpt["history"])
@@ -192,6 +195,8 @@ class Trainer:
         self.model.train()
         self.set_frozen(epoch < self.s.freeze_backbone_epochs)
         total, seen = 0.0, 0
+        steps, step = max(1, sum(mb.step for mb in plan)), 0
+        self.set_lr(epoch, 0, steps)
         self.opt.zero_grad(set_to_none=True)
         tty = sys.stderr.isatty()
         for b, ((x, y, w, idx), mb) in enumerate(zip(batches, plan, strict=True)):
@@ -208,6 +213,9 @@ class Trainer:
                 self.scaler.step(self.opt)
                 self.scaler.update()
                 self.opt.zero_grad(set_to_none=True)
+                step += 1
+                if step < steps:
+                    self.set_lr(epoch, step, steps)
             total += float(loss_sum.detach())
             seen += len(y)
             if tty:
@@ -215,6 +223,11 @@ class Trainer:
         if tty:
             print(file=sys.stderr)
         return total / max(seen, 1), seen
+
+    def set_lr(self, epoch: int, step: int, steps: int) -> None:
+        """Set every parameter group's learning rate for optimizer step `step` of `steps` in `epoch`."""
+        for group in self.opt.param_groups:
+            group["lr"] = self.s.lr * lr_factor(epoch, self.s, step, steps)
 
     def loss_sum(self, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x = self.to_device(x)
@@ -249,11 +262,10 @@ class Trainer:
                 self.log(f"early stop before epoch {epoch}: no val AUROC gain for {patience} epochs")
                 break
             t0 = time.perf_counter()
-            lr = self.opt.param_groups[0]["lr"]
+            lr = self.s.lr * lr_factor(epoch, self.s)
             train_loss, seen = self.train_epoch(epoch)
             t_train = time.perf_counter() - t0
             val_loss, val_auroc = self.evaluate(self.val)
-            self.sched.step()
             if val_auroc > self.best_metric:
                 self.best_metric, self.best_epoch, self.best_model = val_auroc, epoch, cpu_state(self.model)
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": val_auroc, "lr": lr,

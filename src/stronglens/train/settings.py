@@ -14,7 +14,7 @@ from stronglens.train.batches import HardNegativeSettings
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    """Learning-rate schedule, stepped once per epoch.
+    """Learning-rate schedule, set at every optimizer step (`stronglens.train.loop.lr_factor`).
 
     name: ``cosine``, ``step`` or ``constant``; warmup_epochs: linear warm-up
     length (epochs); step_epochs: epochs at which the lr is multiplied by
