@@ -325,7 +325,7 @@ def test_checkpoints_load_with_weights_only_and_restore_the_model(folder, tmp_pa
         ckpt = torch.load(tmp_path / path, map_location="cpu", weights_only=True)
         assert ckpt["config_sha256"] == info["config_sha256"]
     last = load_checkpoint(tmp_path / "last.pt")
-    assert {"model", "optimizer", "scheduler", "best_model", "epoch", "best_metric", "history"} <= set(last)
+    assert {"model", "optimizer", "best_model", "epoch", "best_metric", "history"} <= set(last)
     model = build_model("bottlenecked_resnet", width=6)
     model.load_state_dict(load_checkpoint(tmp_path / "best.pt")["model"])
     assert load_checkpoint(tmp_path / "best.pt")["epoch"] == info["best_epoch"]

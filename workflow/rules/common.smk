@@ -38,7 +38,7 @@ SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
 RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
 RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
 SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
-DATA_GATES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict.DATA_GATES
+DATA_GATES = ("core_lr_auc", "radial_lr_auc", "radial_pre_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict
 
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
 REALISM_RUNS = realism_runs(config)
@@ -110,11 +110,13 @@ def split_files(folder, splits, exts=("npy", "index.parquet")):
 
 
 def split_outputs(**fields):
-    """A preprocessed folder's outputs, named as the preprocess stage declares them: <split>, <split>_index."""
+    """A preprocessed folder's outputs, named as the preprocess stage declares them: <split>, <split>_index,
+    <split>_profile."""
     out = {}
     for split in SPLITS:
         out[split] = path("split", split=split, ext="npy", **fields)
         out[f"{split}_index"] = path("split", split=split, ext="index.parquet", **fields)
+        out[f"{split}_profile"] = path("split", split=split, ext="profile.npy", **fields)
     return out
 
 
@@ -315,7 +317,7 @@ def paired_arg(wc):
 def gates_inputs(wc):
     """Evaluation and validation splits of the run's folder, and the paired evaluation split for hard negatives."""
     g = config["gates"]
-    files = split_files(run_folder(wc.run), (g["eval_split"], g["val_split"]))
+    files = split_files(run_folder(wc.run), (g["eval_split"], g["val_split"]), ("npy", "index.parquet", "profile.npy"))
     if has_pairs(wc.run):
         files += split_files(run_folder(wc.run, "paired"), (g["eval_split"],))
     return sorted(set(files))

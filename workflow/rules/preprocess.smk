@@ -31,6 +31,7 @@ rule data_gates:
     input:
         arrays=gate_inputs("npy"),
         index=gate_inputs("index.parquet"),
+        profiles=gate_inputs("profile.npy"),
     output:
         path("data_gates"),
     params:

@@ -46,7 +46,7 @@ def _integer_radius(npix: int, device=None) -> torch.Tensor:
 
 
 def ring_medians(x: torch.Tensor, r_max: int | None = None) -> torch.Tensor:
-    """(B, C, R) azimuthal medians of (B, C, H, W) images for integer radii 0..R-1."""
+    """(B, C, R) azimuthal medians of (B, C, H, W) images for integer radii 0..R-1 (R = r_max + 1)."""
     r = _integer_radius(x.shape[-1], x.device)
     r_max = int(r.max()) if r_max is None else r_max
     return torch.stack([true_median(x[..., r == k]) for k in range(r_max + 1)], dim=-1)
@@ -66,22 +66,59 @@ def preprocess_with(x: torch.Tensor, pp: PreprocessSettings, labels: list[str] |
 def preprocess(x: torch.Tensor, mode: str, annulus: tuple[float, float], clip: float | None, stretch: str,
                labels: list[str] | None = None) -> torch.Tensor:
     """Normalise a batch; `labels` name the images in errors (e.g. 'part-0.parquet row 3')."""
+    y = robust_normalise(x, annulus, labels)
+    check_mode(mode)
+    if mode == "residual_radial_profile":
+        y = y - radial_median_profile(y)
+    return stretch_and_clip(y, stretch, clip)
+
+
+def preprocess_and_rings(x: torch.Tensor, pp: PreprocessSettings,
+                         labels: list[str] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(`preprocess_with` output, (B, C, npix // 2 + 1) ring medians of the normalised image before any profile
+    subtraction, stretch or clip).
+
+    The rings are what residual_radial_profile subtracts, so the radial data
+    gate can still read an isotropic difference that the model input no
+    longer shows (docs/gates.md, "The radial gate under residual preprocessing").
+    """
+    y = robust_normalise(x, annulus=pp.annulus, labels=labels)
+    check_mode(pp.mode)
+    r = _integer_radius(x.shape[-1], x.device)
+    r_max = x.shape[-1] // 2
+    if pp.mode == "residual_radial_profile":
+        full = ring_medians(y)
+        y = y - full[..., r]
+        rings = full[..., : r_max + 1]
+    else:
+        rings = ring_medians(y, r_max)
+    return stretch_and_clip(y, pp.stretch, pp.clip), rings
+
+
+MODES = ("raw_robust", "residual_radial_profile")
+
+
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"unknown preprocessing mode {mode!r} (known: {', '.join(MODES)})")
+
+
+def robust_normalise(x: torch.Tensor, annulus: tuple[float, float], labels: list[str] | None = None) -> torch.Tensor:
+    """(x - annulus median) / annulus MAD per image and band; PreprocessError naming the image if a MAD is 0."""
     med, mad = annulus_stats(x, annulus)
     flat = mad <= 0
     if bool(flat.any()):
         b, c = (int(v) for v in flat.nonzero()[0])
         name = labels[b] if labels else f"image {b}"
         raise PreprocessError(f"{name}: band {c} has MAD = 0 in annulus {list(annulus)} px (flat or empty sky)")
-    y = (x - med[..., None, None]) / mad[..., None, None]
-    if mode == "residual_radial_profile":
-        y = y - radial_median_profile(y)
-    elif mode != "raw_robust":
-        raise ValueError(f"unknown preprocessing mode {mode!r}")
+    return (x - med[..., None, None]) / mad[..., None, None]
+
+
+def stretch_and_clip(y: torch.Tensor, stretch: str, clip: float | None) -> torch.Tensor:
+    """The optional asinh stretch, then the clip to [-clip, clip] (None = off)."""
     if stretch == "asinh":
         y = torch.asinh(y)
-    if clip is not None:
-        y = y.clamp(-clip, clip)
-    return y
+    return y if clip is None else y.clamp(-clip, clip)
 
 
 def saturated_core_fraction(y: torch.Tensor, clip: float | None, core: int = 10) -> float:

@@ -16,6 +16,7 @@ from sklearn.metrics import roc_curve
 
 from stronglens.figures.style import STATUS_COLOURS, new_figure, no_data
 from stronglens.gates.metrics import auroc_with_ci
+from stronglens.gates.verdict import verdict_label
 
 MIN_POS_PER_BIN = 5
 
@@ -79,7 +80,7 @@ def gate_summary(report: dict):
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = new_figure(11.0, 1.45 * nrows + 0.6, nrows, ncols)
     v = report["verdict"]
-    fig.suptitle(f"{report['run']}: verdict {v['verdict']} ({v['n_pass']}/{v['of']} critical gates pass) "
+    fig.suptitle(f"{report['run']}: verdict {verdict_label(v)} "
                  f"on the {report['eval_split']} split", color=STATUS_COLOURS.get(v["verdict"], "k"), fontsize=11)
     for ax, name in zip(axes.flat, names):
         g = gates[name]

@@ -55,12 +55,14 @@ def host_subsample(host_of_row: np.ndarray, max_samples: int, seed: int) -> np.n
 FEATURE_QUANTUM = 1e-4  # in units of the input (MAD units after preprocessing)
 
 
-def feature_sets(x: np.ndarray, cfg: DataGateSettings) -> dict[str, np.ndarray]:
-    """Core, radial and annulus features, quantised to FEATURE_QUANTUM.
+def feature_sets(x: np.ndarray, cfg: DataGateSettings, profile: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Core, radial and annulus features of the model inputs, plus `radial_pre_lr_auc` from `profile` (the (N, C, R)
+    ring medians before any profile subtraction) when given; all quantised to FEATURE_QUANTUM.
 
     Quantising matters: after residual_radial_profile the radial profile is 0
     up to float rounding, and standardising would blow that rounding noise
-    (which correlates with pixel values, hence with the arc) up into a fake signal.
+    (which correlates with pixel values, hence with the arc) up into a fake
+    signal; quantised, it is exactly constant and the gate reports N/A.
     """
     from stronglens.data.features import annulus_features, core_features, radial_features
 
@@ -69,12 +71,38 @@ def feature_sets(x: np.ndarray, cfg: DataGateSettings) -> dict[str, np.ndarray]:
         "radial_lr_auc": radial_features(x),
         "annulus_lr_auc": annulus_features(x, tuple(cfg.annulus_px)),
     }
+    if profile is not None:
+        sets["radial_pre_lr_auc"] = np.asarray(profile).reshape(len(profile), -1)
     return {k: np.round(v.astype(np.float64) / FEATURE_QUANTUM) * FEATURE_QUANTUM for k, v in sets.items()}
 
 
+CONSTANT_REASON = {
+    "radial_lr_auc": "every radial feature is constant over the sample: the preprocessing subtracts this very profile "
+                     "(residual_radial_profile), so the gate cannot fire; the radial slot of the verdict reads "
+                     "radial_pre_lr_auc instead",
+}
+
+
+def constant_features(features: np.ndarray) -> bool:
+    """True when no feature column varies over the sample (then no classifier can use it: the gate is N/A)."""
+    return bool(len(features) == 0 or np.all(np.ptp(features, axis=0) == 0))
+
+
+def lr_gate(name: str, features: np.ndarray, labels: np.ndarray, groups: np.ndarray, cfg: DataGateSettings,
+            thresholds: Mapping[str, Threshold], seed: int) -> dict:
+    """One LR gate's record: N/A with the reason when its features are constant, else the CV AUROC and status."""
+    if constant_features(features):
+        reason = CONSTANT_REASON.get(name, "every feature is constant over the sample")
+        return {**gate_record(name, None, thresholds), "auc": None, "fold_aucs": [], "n": int(len(labels)),
+                "reason": reason}
+    res = cv_lr_auc(features, labels, groups, cfg.folds, seed)
+    return {**gate_record(name, res["auc"], thresholds), **res}
+
+
 def data_gates(x: np.ndarray, index, cfg: DataGateSettings, thresholds: Mapping[str, Threshold], clip: float | None,
-               seed: int) -> dict:
-    """Core, radial and annulus LR AUCs with status, overall and per theta_E bin, plus the core saturation."""
+               seed: int, profile: np.ndarray | None = None) -> dict:
+    """Core, radial (and pre-subtraction radial) and annulus LR AUCs with status, overall and per theta_E bin,
+    plus the core saturation. `profile`: the rows' ring medians before profile subtraction, or None."""
     import torch
 
     from stronglens.data.normalise import saturated_core_fraction
@@ -84,11 +112,14 @@ def data_gates(x: np.ndarray, index, cfg: DataGateSettings, thresholds: Mapping[
     idx = index.iloc[rows].reset_index(drop=True)
     labels = idx["label"].to_numpy().astype(int)
     groups = idx["host_id"].to_numpy()
-    feats = feature_sets(x, cfg)
+    feats = feature_sets(x, cfg, None if profile is None else np.asarray(profile)[rows])
     out: dict = {"n_samples": int(len(idx)), "n_positive": int(labels.sum()), "gates": {}, "theta_e_bins": {}}
     for name, f in feats.items():
-        res = cv_lr_auc(f, labels, groups, cfg.folds, seed)
-        out["gates"][name] = {**gate_record(name, res["auc"], thresholds), **res}
+        out["gates"][name] = lr_gate(name, f, labels, groups, cfg, thresholds, seed)
+    if profile is None:
+        out["gates"]["radial_pre_lr_auc"] = {**gate_record("radial_pre_lr_auc", None, thresholds), "auc": None,
+                                             "fold_aucs": [], "n": int(len(labels)),
+                                             "reason": "no ring-median profile file beside the arrays"}
     bins = cfg.theta_e_bins
     te = idx["theta_e_arcsec"].to_numpy()
     for lo, hi in zip(bins[:-1], bins[1:]):
@@ -99,8 +130,9 @@ def data_gates(x: np.ndarray, index, cfg: DataGateSettings, thresholds: Mapping[
             out["theta_e_bins"][key] = {"n": int(sel.sum()), "note": "too few samples"}
             continue
         out["theta_e_bins"][key] = {
-            name: {**gate_record(name, r["auc"], thresholds), "n": r["n"]}
-            for name, r in ((n, cv_lr_auc(f[sel], labels[sel], groups[sel], cfg.folds, seed)) for n, f in feats.items())
+            name: {k: v for k, v in lr_gate(name, f[sel], labels[sel], groups[sel], cfg, thresholds, seed).items()
+                   if k not in ("fold_aucs", "folds")}
+            for name, f in feats.items()
         }
     sat = saturated_core_fraction(torch.from_numpy(x), clip, cfg.core_px)
     out["saturated_core_fraction"] = sat

@@ -26,11 +26,12 @@ from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_
 from stronglens.train.scoring import RunScorer
 
 
-def sample(data: SplitData, max_rows: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
-    """Whole hosts of a split, at most ~max_rows images, read from the memmap in index order."""
+def sample(data: SplitData, max_rows: int, seed: int) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """Whole hosts of a split, at most ~max_rows images, read from the memmap in index order, with their
+    ring-median profiles before subtraction (None when the folder has none)."""
     rows = host_subsample(data.index["host_id"].to_numpy(), max_rows, seed) if "host_id" in data.index else \
         np.arange(len(data.index))[:max_rows]
-    return data.read(rows), data.index.iloc[rows].reset_index(drop=True)
+    return data.read(rows), data.index.iloc[rows].reset_index(drop=True), data.read_profile(rows)
 
 
 def eval_pairs(paired: SplitData | None, max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -58,17 +59,17 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
         data = load_split(folder, getattr(cfg, role))
         require_both_classes(data, getattr(cfg, role))
         splits[role] = sample(data, cfg.max_eval_samples, seed)
-    x, index = splits["eval_split"]
+    x, index, profile = splits["eval_split"]
     paired = load_split(paired_folder, cfg.eval_split) if paired_folder else None
     pairs = eval_pairs(paired, int(index["label"].sum()) or 1, seed)
     result = model_gates(scorer, x, index, cfg, seed, pairs, clip)
     gates = result["gates"]
-    data = data_gates(x, index, data_cfg, cfg.thresholds, clip, seed)
+    data = data_gates(x, index, data_cfg, cfg.thresholds, clip, seed, profile)
     for name in DATA_GATES:
         g = data["gates"][name]
         gates[name] = {**gate_record(name, g["auc"], cfg.thresholds), "folds": g.get("folds"), "n": g["n"],
-                       "fold_aucs": g["fold_aucs"]}
-    x_val, index_val = splits["val_split"]
+                       "fold_aucs": g["fold_aucs"], **({"reason": g["reason"]} if "reason" in g else {})}
+    x_val, index_val, _ = splits["val_split"]
     p_val = scorer(x_val)
     reported = result["reported"]
     p_eval = reported.pop("scores")

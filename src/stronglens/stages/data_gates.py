@@ -22,8 +22,10 @@ from stronglens.gates.verdict import DATA_GATES
 from stronglens.storage.artifacts import write_json
 
 
-def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[np.ndarray, pd.DataFrame]:
-    """The gate sample (whole hosts, at most ~max_samples rows) of one preprocessed folder.
+def load(folder: Path, splits: list[str], max_samples: int,
+         seed: int) -> tuple[np.ndarray, pd.DataFrame, np.ndarray | None]:
+    """The gate sample (whole hosts, at most ~max_samples rows) of one preprocessed folder: images, index rows
+    and their ring-median profiles before subtraction (None when the folder has no profile files).
 
     The sample is chosen from the index first; only its rows are read from
     the memory-mapped split arrays.
@@ -34,7 +36,12 @@ def load(folder: Path, splits: list[str], max_samples: int, seed: int) -> tuple[
     index = index.iloc[keep].reset_index(drop=True)
     arrays = {s: np.load(folder / f"{s}.npy", mmap_mode="r") for s in splits}
     x = np.stack([arrays[s][p] for s, p in zip(index["_split"], index["_pos"])]) if len(index) else np.empty((0,))
-    return x, index.drop(columns=["_split", "_pos"])
+    profile_files = {s: folder / f"{s}.profile.npy" for s in splits}
+    profile = None
+    if all(f.is_file() for f in profile_files.values()):
+        rings = {s: np.load(f, mmap_mode="r") for s, f in profile_files.items()}
+        profile = np.stack([rings[s][p] for s, p in zip(index["_split"], index["_pos"])]) if len(index) else None
+    return x, index.drop(columns=["_split", "_pos"]), profile
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,8 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     record = {"data_gates": as_dict(cfg), "thresholds": as_dict(thresholds), "clip": clip}
     report = {"pairings": {}, "provenance": provenance(record, args.code_hash)}
     for pairing, folder in args.input:
-        x, index = load(Path(folder), args.splits, cfg.max_samples, args.seed)
-        report["pairings"][pairing] = data_gates(x, index, cfg, thresholds, clip, args.seed)
+        x, index, profile = load(Path(folder), args.splits, cfg.max_samples, args.seed)
+        report["pairings"][pairing] = data_gates(x, index, cfg, thresholds, clip, args.seed, profile)
     write_json(report, args.out)
 
 

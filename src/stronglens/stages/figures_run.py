@@ -19,6 +19,7 @@ from stronglens.figures.gallery import pair_gallery
 from stronglens.figures.settings import FigureSettings
 from stronglens.figures.style import html_table, new_figure, no_data, save_figures, write_text
 from stronglens.gates.settings import GateSettings
+from stronglens.gates.verdict import verdict_label
 from stronglens.storage.split_store import load_split
 
 FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     save_figures(figs, out, fcfg.dpi)
     v = report["verdict"]
     write_text(html_table(F.gates_frame(report), f"{args.run}: gates on the {report['eval_split']} split",
-                          f"verdict {v['verdict']} ({v['n_pass']}/{v['of']} critical gates pass); "
+                          f"verdict {verdict_label(v)}; "
                           f"checkpoint sha256 {report['checkpoint']['sha256'][:16]}"), out["table"])
     print(f"{args.run}: {len(figs)} figures -> {out['table'].parent}")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser
 from stronglens.gates.run_report import evaluate_run, with_provenance
 from stronglens.gates.settings import DataGateSettings, GateSettings
+from stronglens.gates.verdict import verdict_label
 from stronglens.storage.artifacts import write_json, write_parquet
 
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     write_parquet(scores, out["scores"], report["provenance"])
     write_json(report, out["report"])
     v = report["verdict"]
-    print(f"{report['run']}: {v['verdict']} ({v['n_pass']}/{v['of']} pass) in {report['seconds']:.1f} s")
+    print(f"{report['run']}: {verdict_label(v)} in {report['seconds']:.1f} s")
     for name, g in report["gates"].items():
         value = "n/a" if g["value"] is None else f"{g['value']:.4f}"
         print(f"  {name:20s} {value:>8s}  {g['status']}")

@@ -1,7 +1,8 @@
-"""Rule preprocess: one manifest -> one float32 .npy (N x C x H x W) + index parquet per split.
+"""Rule preprocess: one manifest -> per split a float32 .npy (N x C x H x W), its index parquet and the
+ring-median profile before any subtraction (N x C x R, `<split>.profile.npy`, read by the radial data gate).
 
 python -m stronglens.stages.preprocess --manifest M.parquet --config '<preprocessing JSON>' --stamp-size 64 \
-    --out train=F/train.npy train_index=F/train.index.parquet val=... val_index=... test=... test_index=...
+    --out train=F/train.npy train_index=F/train.index.parquet train_profile=F/train.profile.npy val=... test=...
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from stronglens.data.preprocess_splits import preprocess_manifest
 from stronglens.data.settings import PreprocessSettings
 from stronglens.storage.split_store import SPLITS
 
-OUTPUTS = tuple(name for split in SPLITS for name in (split, f"{split}_index"))
+OUTPUTS = tuple(name for split in SPLITS for name in (split, f"{split}_index", f"{split}_profile"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     pp = read_settings(ap, PreprocessSettings, args.config, "--config")
     out = read_outputs(ap, args)
-    outputs = {s: (out[s], out[f"{s}_index"]) for s in SPLITS}
+    outputs = {s: (out[s], out[f"{s}_index"], out[f"{s}_profile"]) for s in SPLITS}
     counts = preprocess_manifest(pd.read_parquet(args.manifest), pp, outputs, (3, args.stamp_size, args.stamp_size),
                                  provenance({"preprocessing": as_dict(pp)}, args.code_hash))
     print(f"preprocessed {counts}")

@@ -47,6 +47,22 @@ class SplitData:
         uniq, inverse = np.unique(rows, return_inverse=True)
         return np.asarray(self.array[uniq], dtype=np.float32)[inverse]
 
+    @property
+    def profile_npy(self) -> Path:
+        """`<split>.profile.npy` beside the array: ring medians before any profile subtraction (N, C, R)."""
+        return self.npy.with_name(self.npy.name.removesuffix(".npy") + ".profile.npy")
+
+    def read_profile(self, rows: np.ndarray) -> np.ndarray | None:
+        """Rows of the profile file in the given order, or None when the folder has none; a profile file whose
+        row count disagrees with the index is an error."""
+        if not self.profile_npy.is_file():
+            return None
+        prof = np.load(self.profile_npy, mmap_mode="r")
+        if len(prof) != len(self.index):
+            raise TrainingDataError(f"{self.profile_npy}: {len(prof)} rows but the index has {len(self.index)}")
+        uniq, inverse = np.unique(rows, return_inverse=True)
+        return np.asarray(prof[uniq], dtype=np.float32)[inverse]
+
 
 def load_split(folder: str | Path, split: str) -> SplitData:
     """Open `<folder>/<split>.npy` and its index; shape, labels and weights are checked here."""
@@ -98,9 +114,10 @@ def hard_negative_pairs(paired: SplitData) -> np.ndarray:
 
 
 @contextmanager
-def atomic_split_arrays(outputs: dict[str, tuple[Path, Path]], counts: dict, shape: tuple[int, int, int]):
-    """Temporary .npy memmaps per split, renamed onto their paths only if the block succeeds."""
-    tmps = {split: Path(npy).with_name(f".{Path(npy).name}.tmp") for split, (npy, _) in outputs.items()}
+def atomic_split_arrays(outputs: dict[str, tuple], counts: dict, shape: tuple[int, ...]):
+    """Temporary float32 .npy memmaps (counts[split],) + shape per split (`outputs[split][0]`), renamed onto
+    their paths only if the block succeeds."""
+    tmps = {split: Path(paths[0]).with_name(f".{Path(paths[0]).name}.tmp") for split, paths in outputs.items()}
     try:
         arrays = {}
         for split, tmp in tmps.items():
