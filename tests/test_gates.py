@@ -209,9 +209,10 @@ def test_compare_runs_tests_the_auroc_difference_and_diffs_settings():
     assert out["settings_diff"] == {"name": {"a": "a", "b": "b"}, "train.lr": {"a": 0.001, "b": 0.01}}
 
 
-def test_compare_refuses_runs_scored_on_different_samples():
+def test_compare_runs_scored_on_different_samples_uses_the_unpaired_test():
     labels = np.r_[np.zeros(10), np.ones(10)]
     a = fake_run("a", [f"s{i}" for i in range(20)], labels, labels, 0.1)
     b = fake_run("b", [f"t{i}" for i in range(20)], labels, labels, 0.1)
-    with pytest.raises(ValueError, match="not scored on the same test samples"):
-        compare_runs(a, b)
+    out = compare_runs(a, b)
+    assert out["test"] == "unpaired DeLong" and out["n_shared"] == 0 and "different test samples" in out["note"]
+    assert out["delong"]["difference"] == 0 and out["delong"]["p_value"] == 1.0

@@ -62,21 +62,65 @@ def auroc_with_ci(scores, labels, level: float = 0.95, what: str = "evaluation s
             "n_pos": int(labels.sum()), "n_neg": int((labels == 0).sum())}
 
 
+def _two_sided(diff: float, var: float) -> tuple[float, float]:
+    """(z, p) of a two-sided normal test of `diff` with variance `var`; a zero variance gives z = 0, p = 1 for a zero
+    difference and z = +-inf, p = 0 otherwise."""
+    if var <= 0:
+        return (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
+    z = diff / np.sqrt(var)
+    return float(z), float(2 * norm.sf(abs(z)))
+
+
 def delong_paired_test(scores_a, scores_b, labels) -> dict:
-    """Two-sided DeLong test of AUROC(a) - AUROC(b) on the same samples."""
+    """Two-sided DeLong test of AUROC(a) - AUROC(b) on the same samples.
+
+    Both scorers rank the same samples (`labels` shared), so the variance of
+    the difference includes their covariance: var_a + var_b - 2 cov_ab.
+    Returns auroc_a, auroc_b, difference (a - b), se, z, p_value, n_pos,
+    n_neg and test ("paired DeLong").
+    """
     a, labels = check_scores(scores_a, labels, "scores a")
     b, _ = check_scores(scores_b, labels, "scores b")
     aucs, cov = delong_covariance(np.stack([a, b]), labels)
     diff = float(aucs[0] - aucs[1])
     var = float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
-    if var <= 0:
-        p = 1.0 if diff == 0 else 0.0
-        z = 0.0 if diff == 0 else float(np.sign(diff) * np.inf)
-    else:
-        z = diff / np.sqrt(var)
-        p = float(2 * norm.sf(abs(z)))
+    z, p = _two_sided(diff, var)
     return {"auroc_a": float(aucs[0]), "auroc_b": float(aucs[1]), "difference": diff, "se": float(np.sqrt(max(var, 0))),
-            "z": float(z), "p_value": p, "n_pos": int(labels.sum()), "n_neg": int((labels == 0).sum())}
+            "z": z, "p_value": p, "n_pos": int(labels.sum()), "n_neg": int((labels == 0).sum()), "test": "paired DeLong"}
+
+
+def delong_unpaired_test(scores_a, labels_a, scores_b, labels_b) -> dict:
+    """Two-sided test of AUROC(a) - AUROC(b) for two independent samples (unpaired DeLong).
+
+    Each AUROC is estimated on its own sample (scores_a with labels_a,
+    scores_b with labels_b; scores: larger = more lens-like, labels 0/1) and
+    its variance is that sample's own DeLong variance (DeLong, DeLong &
+    Clarke-Pearson 1988, Biometrics 44, 837: the structural-component
+    variance S10 / m + S01 / n, here from `delong_covariance`). With no
+    sample in common the two estimates are independent, so the variance of
+    the difference is simply var_a + var_b, with no covariance term; the
+    statistic z = (AUROC_a - AUROC_b) / sqrt(var_a + var_b) is referred to
+    the standard normal. If the samples do overlap this ignores their
+    correlation: usually positive, which makes the test conservative.
+
+    Returns the keys of `delong_paired_test` (auroc_a, auroc_b, difference =
+    a - b, se, z, p_value; n_pos and n_neg are the totals over both
+    samples) plus n_pos_a, n_neg_a, n_pos_b, n_neg_b and test
+    ("unpaired DeLong"). A zero variance (both AUROCs 0 or 1) gives p = 1 for
+    a zero difference and p = 0 otherwise.
+    """
+    a, la = check_scores(scores_a, labels_a, "scores a")
+    b, lb = check_scores(scores_b, labels_b, "scores b")
+    auc_a, cov_a = delong_covariance(a[None], la)
+    auc_b, cov_b = delong_covariance(b[None], lb)
+    diff = float(auc_a[0] - auc_b[0])
+    var = float(max(cov_a[0, 0], 0.0) + max(cov_b[0, 0], 0.0))
+    z, p = _two_sided(diff, var)
+    n_pos_a, n_neg_a = int(la.sum()), int((la == 0).sum())
+    n_pos_b, n_neg_b = int(lb.sum()), int((lb == 0).sum())
+    return {"auroc_a": float(auc_a[0]), "auroc_b": float(auc_b[0]), "difference": diff, "se": float(np.sqrt(var)),
+            "z": z, "p_value": p, "n_pos": n_pos_a + n_pos_b, "n_neg": n_neg_a + n_neg_b,
+            "n_pos_a": n_pos_a, "n_neg_a": n_neg_a, "n_pos_b": n_pos_b, "n_neg_b": n_neg_b, "test": "unpaired DeLong"}
 
 
 def plain_auroc(scores, labels) -> float:

@@ -53,9 +53,12 @@ PRIORS = {
     "broad": {"mag_r": [23.0, 26.0], "beta_frac": [0.1, 1.0], "theta_e": [0.5, 3.0]},
     "anchored": {"mag_r": [23.0, 25.0], "beta_frac": [0.1, 0.55], "theta_e": [0.8, 2.5]},
 }
-# The injected sources' shape prior (both priors): R_e 0.05-0.5", n 0.5-4, q 0.3-1, rest-frame colours, no clumps.
-SOURCE_SHAPE = {"re_arcsec": (0.05, 0.50), "n": (0.5, 4.0), "q": (0.3, 1.0), "colours": "restframe",
-                "clump_probability": 0.0, "clump_flux_fraction": (0.15, 0.45)}
+# The injected sources' shape prior (both priors): R_e 0.05-0.5", n 0.5-4, q 0.3-1, observed colours (as the
+# training prior), and the seeds' clumps: 1-4 Gaussian clumps with probability 0.6, carrying 15-45% of the flux
+# (Sersic sources only: a real galaxy brings its own structure). Rest-frame colours are the variant
+# "colours:restframe", drawn from the same random numbers.
+SOURCE_SHAPE = {"re_arcsec": (0.05, 0.50), "n": (0.5, 4.0), "q": (0.3, 1.0), "colours": "observed",
+                "clump_probability": 0.6, "clump_flux_fraction": (0.15, 0.45)}
 CLUMP_COLUMNS = ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec", "clump_frac")
 LENS_Q = (0.5, 1.0)
 SHEAR_MAX = 0.08
@@ -65,6 +68,7 @@ VARIANTS = {  # sensitivity variants: name -> modification of the baseline draws
     "re+30%": {"re_scale": 1.30}, "re-30%": {"re_scale": 0.70},
     "g-r+0.2": {"g_r_shift": 0.2}, "g-r-0.2": {"g_r_shift": -0.2},
     "q[0.3,1]": {"lens_q": [0.3, 1.0]}, "q[0.7,1]": {"lens_q": [0.7, 1.0]},
+    "colours:restframe": {"colours": "restframe"},
 }
 
 
@@ -138,23 +142,25 @@ def draw_lensing(rng: np.random.Generator, cell: pd.Series, prior: dict, variant
     the Sersic baseline, so the two source models are compared injection by injection.
     """
     lens = draw_lens(rng, (cell["theta_e"], cell["theta_e"]), variant.get("lens_q", LENS_Q), SHEAR_MAX, host_q, host_phi)
-    source_prior = SourceDrawPrior(**SOURCE_SHAPE, mag_r=tuple(prior["mag_r"]), beta_frac=tuple(prior["beta_frac"]))
+    shape = {**SOURCE_SHAPE, "colours": variant.get("colours", SOURCE_SHAPE["colours"])}
+    source_prior = SourceDrawPrior(**shape, mag_r=tuple(prior["mag_r"]), beta_frac=tuple(prior["beta_frac"]))
     src = draw_source(rng, source_prior, lens.theta_e)
     src.r_e *= variant.get("re_scale", 1.0)
     src.mag_g += variant.get("g_r_shift", 0.0)
     cols = lens_source_columns(lens, src)
-    for key in ("clump_x_arcsec", "clump_y_arcsec", "clump_sigma_arcsec", "clump_frac"):
-        cols.pop(key)
+    clumps = {key: cols.pop(key) for key in CLUMP_COLUMNS}
     pool = variant.get("galaxies")
+    if pool is not None:  # a real galaxy's own structure replaces the Sersic + clumps light profile
+        cols["n_clumps"], clumps = 0, {key: [] for key in CLUMP_COLUMNS}
     cols.update(pool.columns(rng, src.r_e) if pool is not None else sersic_columns())
+    cols["_clumps"] = clumps  # rendered, not tabulated (`score_attempts` drops keys that start with _)
     return {"theta_e_cell": float(cell["theta_e"]), "psf_fwhm": float(cell["psf_fwhm"]),
             "depth_r": float(cell["depth_r"]), **cols}
 
 
 def render_records(records: list[dict], kernels: torch.Tensor, settings: RenderSettings, variant: dict):
-    """Render the arcs of attempt records (no clumps), Sersic or from the variant's galaxy pool: `ArcRender`."""
-    return render_rows([{**r, "n_clumps": 0, **{k: [] for k in CLUMP_COLUMNS}} for r in records], settings, kernels,
-                       variant.get("galaxies"))
+    """Render the arcs of attempt records (Sersic + clumps, or from the variant's galaxy pool): `ArcRender`."""
+    return render_rows([{**r, **r["_clumps"]} for r in records], settings, kernels, variant.get("galaxies"))
 
 
 def draw_attempt(seed: int, cell: pd.Series, j: int, attempt: int, prior: dict, host_model: int,
@@ -298,7 +304,7 @@ def score_attempts(records: list[dict], stamp: np.ndarray, ctrl: np.ndarray, snr
             reason = reasons[i] or reasons[nb + i]
         elif not (np.isfinite(p[i]) and np.isfinite(p[nb + i])):
             reason = "score: non-finite"
-        rows.append({**record, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]), "status": "failed" if reason else "ok",
+        rows.append({**{k: v for k, v in record.items() if not k.startswith("_")}, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]), "status": "failed" if reason else "ok",
                      "reason": reason, "p": float(p[i]) if reason is None else np.nan,
                      "p_clean": float(p[nb + i]) if reason is None else np.nan})
         if reason is None:
@@ -313,22 +319,36 @@ def _single_host_r(host: H.HostDraw, cell: pd.Series, npix: int, psf_kind: str, 
 # -- aggregation --------------------------------------------------------------------------------------
 
 
-def threshold_at_fpr(clean_scores: np.ndarray, fpr: float) -> dict:
-    """Score threshold whose false-positive rate on the valid clean-host scores is at most `fpr`.
+def threshold_at_fpr(clean_scores: np.ndarray, fpr: float, negative_ids: np.ndarray | None = None) -> dict:
+    """Score threshold whose false-positive rate on the distinct valid clean-host scores is at most `fpr`.
 
-    NaN scores (failed hosts) are dropped first, so the rank uses the number
-    of valid scores. Returns the threshold (p > threshold is a detection), the
-    achieved FPR and n_valid; with fewer than 1 / fpr valid scores the
-    threshold is the maximum score and `resolved` is False.
+    NaN scores (failed hosts) are dropped first. `negative_ids` names the
+    negative behind each score (e.g. the dataset host_id when hosts are drawn
+    with replacement): each distinct negative counts once (its first valid
+    score), so repeated draws of one host do not pose as independent
+    negatives; None means every score is a distinct negative. Returns the
+    threshold (p > threshold is a detection), the achieved FPR, n_valid
+    (distinct negatives), n_scores (valid scores before de-duplication),
+    smallest_resolvable_fpr = 1 / n_valid, and `resolved` (False when fewer
+    than 1 / fpr distinct negatives: the threshold is then the maximum score).
     """
-    s = np.sort(np.asarray(clean_scores, dtype=np.float64)[np.isfinite(clean_scores)])
+    scores = np.asarray(clean_scores, dtype=np.float64)
+    valid = np.isfinite(scores)
+    n_scores = int(valid.sum())
+    if negative_ids is not None:
+        ids = pd.Series(np.asarray(negative_ids, dtype=object))[valid]
+        scores = scores[valid][~ids.duplicated().to_numpy()]
+    else:
+        scores = scores[valid]
+    s = np.sort(scores)
     n = len(s)
     if n == 0:
         raise ValueError("no valid clean-host score: the FPR threshold is undefined")
     allowed = int(math.floor(fpr * n))  # negatives allowed above the threshold
     thr = float(s[n - allowed - 1])
     achieved = float((s > thr).sum() / n)
-    return {"fpr": fpr, "threshold": thr, "achieved_fpr": achieved, "n_valid": n, "resolved": allowed >= 1}
+    return {"fpr": fpr, "threshold": thr, "achieved_fpr": achieved, "n_valid": n, "n_scores": n_scores,
+            "smallest_resolvable_fpr": 1.0 / n, "resolved": allowed >= 1}
 
 
 def beta_interval(k: np.ndarray, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:

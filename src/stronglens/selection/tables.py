@@ -13,15 +13,27 @@ MAG_BINS = [23.0, 24.0, 25.0, 26.0]
 
 
 def thresholds(inj: pd.DataFrame, p_values: list[float], fprs: list[float]) -> tuple[dict[str, float], list[dict]]:
-    """Fixed p thresholds plus the p at each FPR of the baseline's valid clean-host scores."""
-    clean = inj.loc[(inj["variant"] == "baseline") & (inj["status"] == "ok"), "p_clean"].to_numpy()
+    """Fixed p thresholds plus the p at each FPR of the baseline's valid clean-host scores, each distinct host
+    counted once (dataset hosts are drawn with replacement: `negative_ids`)."""
+    base = inj.loc[(inj["variant"] == "baseline") & (inj["status"] == "ok")]
+    clean = base["p_clean"].to_numpy()
     table = {f"p>{p:g}": float(p) for p in p_values}
     records = []
     for f in fprs:
-        rec = threshold_at_fpr(clean, f)
+        rec = threshold_at_fpr(clean, f, negative_ids(base))
         table[f"fpr<={f:g}"] = rec["threshold"]
         records.append(rec)
     return table, records
+
+
+def negative_ids(rows: pd.DataFrame) -> np.ndarray:
+    """The clean host behind each injection row: its dataset host_id where it has one, else the attempt itself
+    (a synthetic host is drawn afresh for every attempt)."""
+    attempt = rows[["cell_id", "injection", "attempt"]].astype(str).agg(":".join, axis=1).to_numpy(dtype=object)
+    if "host_id" not in rows.columns:
+        return attempt
+    host = rows["host_id"].to_numpy(dtype=object)
+    return np.where(pd.isna(host), attempt, host)
 
 
 def with_bins(inj: pd.DataFrame) -> pd.DataFrame:
