@@ -304,7 +304,8 @@ def score_attempts(records: list[dict], stamp: np.ndarray, ctrl: np.ndarray, snr
             reason = reasons[i] or reasons[nb + i]
         elif not (np.isfinite(p[i]) and np.isfinite(p[nb + i])):
             reason = "score: non-finite"
-        rows.append({**{k: v for k, v in record.items() if not k.startswith("_")}, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]), "status": "failed" if reason else "ok",
+        tabulated = {k: v for k, v in record.items() if not k.startswith("_")}
+        rows.append({**tabulated, "arc_snr": float(snr[i]), "mu_eff": float(mu[i]), "status": "failed" if reason else "ok",
                      "reason": reason, "p": float(p[i]) if reason is None else np.nan,
                      "p_clean": float(p[nb + i]) if reason is None else np.nan})
         if reason is None:
