@@ -10,7 +10,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 .SHELLFLAGS := -o pipefail -c
 
-.PHONY: setup sysdeps run report test lint audit audit-files dag docs bench clean profiles
+.PHONY: setup sysdeps run matrix report test lint audit audit-files dag docs bench clean profiles
 
 setup: $(STAMP) profiles
 
@@ -46,6 +46,12 @@ sysdeps:
 run: setup
 	$(BIN)/snakemake --cores $(CORES) all
 	$(BIN)/snakemake --report results/report.html
+	@echo "report: results/report.html"
+
+# The whole experiment matrix (ablations, replicates, fine-tune, ensemble): config/matrix.yaml over the default.
+matrix: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml config/matrix.yaml all
+	$(BIN)/snakemake --configfile config/config.yaml config/matrix.yaml --report results/report.html
 	@echo "report: results/report.html"
 
 report: setup

@@ -23,6 +23,7 @@ RANKS = {
     "selection": 4,
     "realism": 5,
     "figures": 6,
+    "decisions": 6,
     "stages": 7,
 }
 

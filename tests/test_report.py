@@ -16,7 +16,7 @@ from browser.cdp import Browser, find_chromium
 from helpers import dry_run_with, snakemake
 
 CFG = "config/test.yaml"
-RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
+RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery", "gate_history")
 SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 
 

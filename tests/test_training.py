@@ -427,7 +427,8 @@ def test_the_train_stage_sets_torch_threads_from_its_flag(folder, tmp_path):
     settings.write_text(json.dumps(science_run(run_config(epochs=1, threads=2))))
     out = tmp_path / "run"
     stage.main(["--run", str(settings), "--data", str(folder), "--threads", "1", "--workers", "0", "--eval-batch", "16",
-                "--out", f"best={out / 'best.pt'}", f"history={out / 'history.csv'}", f"run_info={out / 'info.json'}"])
+                "--out", f"best={out / 'best.pt'}", f"history={out / 'history.csv'}", f"run_info={out / 'info.json'}",
+                f"gate_history={out / 'gate_history.csv'}"])
     info = json.loads((out / "info.json").read_text())
     assert (out / "best.pt").is_file() and (out / "history.csv").is_file() and (out / "last.pt").is_file()
     assert info["device"]["torch_threads"] == 1 and info["execution"]["threads"] == 1

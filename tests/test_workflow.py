@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,7 @@ def test_all_trains_every_run(workdir):
         folder = workdir / "results" / "runs" / run
         info = json.loads((folder / "run_info.json").read_text())
         history = pd.read_csv(folder / "history.csv")
+        assert (folder / "gate_history.csv").is_file()
         assert len(history) == cfg["training"]["epochs"] == info["epochs_run"]
         assert info["run_config"]["name"] == run and len(info["config_sha256"]) == 64
         assert info["run_config"]["train"]["lr"] == cfg["training"]["lr"]
@@ -64,10 +66,11 @@ def test_second_run_has_nothing_to_do(workdir):
 
 # Downstream of a change: the figures of the three runs (test.yaml), of the one selection run, the comparison,
 # and pipeline_info, which snapshots the whole resolved config.
-ALL_FIGURES = {"figures_run": 3, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1}
+ALL_FIGURES = {"figures_run": 3, "figures_selection": 1, "figures_compare": 1, "pipeline_info": 1, "decide": 1}
 # A run's gates rewrite its score table, which the selection summary's realism gap reads: the selection run
 # re-gathers and redraws its figures (no injection reruns).
-GATE_FIGURES = {"figures_run": 3, "figures_compare": 1, "pipeline_info": 1, "selection_gather": 1, "figures_selection": 1}
+GATE_FIGURES = {"figures_run": 3, "figures_compare": 1, "pipeline_info": 1, "selection_gather": 1, "figures_selection": 1,
+                "decide": 1}
 
 
 def test_dataset_change_reruns_that_dataset_only(workdir, tmp_path):
@@ -117,7 +120,7 @@ def test_selection_fprs_rerun_only_the_gather_its_figures_and_the_table(workdir,
     # realism audits; the experiments table re-reads the summary (main-map completeness of threshold set 1).
     counts = dry_run_with(workdir, tmp_path, lambda c: c.setdefault("selection", {}).update(fprs=[0.001]))
     assert counts == {"all": 1, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1, "experiments": 1,
-                      "figures_compare": 1}
+                      "figures_compare": 1, "decide": 1}
 
 
 def test_selection_scoring_batch_and_device_rerun_nothing(workdir, tmp_path):
@@ -169,7 +172,7 @@ def test_selection_outputs_and_failure_counts(workdir):
     for rec in summary["completeness"].values():
         assert rec["n_ok"] == summary["n_ok"] and rec["ci95"][0] <= rec["ci95"][1]
     inj = pd.read_parquet(folder / "injections.parquet")
-    assert set(inj["variant"]) == {"baseline", "psf+10%", "psf-10%", "re+30%", "re-30%", "g-r+0.2", "g-r-0.2",
+    assert set(inj["variant"]) == {"baseline", "psf+10%", "psf-10%", "re+30%", "re-30%", "g-r+0.2", "g-r-0.2", "colours:restframe",
                                    "q[0.3,1]", "q[0.7,1]", "prior:anchored", "source:real_galaxy"}
     assert set(summary["completeness_by_prior"]) == {"broad", "anchored"}
     assert set(summary["completeness_by_source_model"]) == {"sersic", "real_galaxy"}
@@ -209,7 +212,7 @@ def test_one_selection_shard_reruns_alone_to_the_same_bytes(workdir):
 def test_dataset_hosts_rerun_only_the_selection_jobs(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["selection"].update(hosts="dataset"))
     assert counts == {"all": 1, "selection_shard": 2, "selection_gather": 1, "figures_selection": 1, "pipeline_info": 1,
-                      "experiments": 1, "figures_compare": 1}
+                      "experiments": 1, "figures_compare": 1, "decide": 1}
 
 
 def test_a_gate_threshold_reruns_only_the_gates(workdir, tmp_path):
@@ -240,6 +243,36 @@ def test_gate_reports_validate_against_their_schema(workdir):
         assert set(scores["split"]) == {"test", "val"} and scores["p"].between(0, 1).all()
     table = pd.read_csv(workdir / "results" / "experiments.tsv", sep="\t")
     assert list(table["run"]) == list(cfg["runs"]) and table["verdict"].isin(["PASS", "MARGINAL", "FAIL"]).all()
+    gated = pd.read_csv(workdir / "results" / "runs" / "tiny_unpaired_mitigated" / "gate_history.csv")
+    assert list(gated["epoch"]) == [0, 1, 2] and gated["core_lr_auc"].notna().any()  # train.gates.every: 1
+    decision = json.loads((workdir / "results" / "decision.json").read_text())
+    assert decision["matrix"]["nodes"] and decision["matrix"]["branch"] and decision["sequential"]["nodes"]
+
+
+def test_the_matrix_overlay_builds_a_replicated_fine_tune_an_ensemble_and_a_comparison(workdir, tmp_path):
+    """config/test_matrix.yaml over test.yaml, on a copy of the tested workflow (its runs are reused)."""
+    import jsonschema
+
+    wd = scratch_workflow(tmp_path / "wf")
+    shutil.copytree(workdir / "results", wd / "results")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "config/test_matrix.yaml", "--cores", "2", "all")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "gates.schema.yaml").read_text())
+    ens = json.loads((wd / "results" / "gates" / "tiny_ens.json").read_text())
+    jsonschema.validate(ens, schema)
+    assert ens["training_inputs"] is None and ens["verdict"]["verdict"] in ("PASS", "MARGINAL", "FAIL")
+    info = json.loads((wd / "results" / "runs" / "tiny_ens" / "run_info.json").read_text())
+    assert set(info["ensemble"]["members"]) == {"tiny_paired", "tiny_unpaired_mitigated"}
+    ft = json.loads((wd / "results" / "runs" / "tiny_ft_r2" / "run_info.json").read_text())
+    assert ft["run_config"]["pretrained"] == "run:tiny_paired" and ft["run_config"]["seed"] == 5
+    table = pd.read_csv(wd / "results" / "experiments.tsv", sep="\t")
+    assert "tiny_ft_r2" in set(table["run"])
+    summary = table[table["run"] == "tiny_ft (mean +- std, 2 seeds)"].iloc[0]
+    assert " +- " in summary["auroc"] and summary["seed"] == "4,5"
+    cmp = json.loads((wd / "results" / "compare" / "tiny_paired--tiny_unpaired_mitigated.json").read_text())
+    assert cmp["test"] == "unpaired DeLong"
+    decision = json.loads((wd / "results" / "decision.json").read_text())
+    assert "tiny_ft" in json.dumps(decision["matrix"])  # the scheduled-masking role now exists
 
 
 def test_compare_target_is_paired_on_one_sample_and_unpaired_across_samples(workdir):
@@ -550,7 +583,8 @@ def test_one_realism_target_builds_only_what_that_run_needs(tmp_path):
 
 def test_a_realism_setting_reruns_only_the_audits_and_what_reads_them(workdir, tmp_path):
     counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"]["ceiling"].update(per_bin=5))
-    assert counts == {"all": 1, "realism": 2, "figures_realism": 2, "experiments": 1, "figures_compare": 1, "pipeline_info": 1}
+    assert counts == {"all": 1, "realism": 2, "figures_realism": 2, "experiments": 1, "figures_compare": 1, "pipeline_info": 1,
+                      "decide": 1}  # the sequential tree reads the audits' recall
     # a threshold set is applied in the table: the audits stay
     counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"].update(threshold_sets={"tier_a_recall_p05": 0.5}))
     assert counts == {"all": 1, "experiments": 1, "figures_compare": 1, "pipeline_info": 1}

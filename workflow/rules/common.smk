@@ -14,10 +14,12 @@ from stronglens.config.validation import (
     GATES_EXECUTION_KEYS,
     UNPAIRED_SOURCES,
     catalog_rows,
+    comparison_pairs,
     realism_catalog,
     realism_runs,
     execution_of,
     input_files,
+    pretrained_parent,
     science_config,
     science_run,
     without,
@@ -35,15 +37,28 @@ RESULTS = config["results_dir"]
 CAPTIONS = "../report"
 
 SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
-RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}  # stronglens.train.loop
-RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
+RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json",
+               "gate_history": "gate_history.csv"}  # stronglens.train.loop.RUN_OUTPUTS
+RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery", "gate_history")
 SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 DATA_GATES = ("core_lr_auc", "radial_lr_auc", "radial_pre_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict
 
 SELECTION_RUNS = list(RUNS) if config["selection"]["runs"] is None else config["selection"]["runs"]
 REALISM_RUNS = realism_runs(config)
 REALISM_FIGURES = ("realism_recall", "realism_embedding", "realism_diagnostics")
-RUN_PATTERN = "|".join(sorted(RUNS, key=len, reverse=True)) or "(?!x)x"
+COMPARISONS = comparison_pairs(config, RUNS)
+ENSEMBLE_RUNS = [r for r in RUNS if RUNS[r].get("ensemble")]  # combined, not trained (rule ensemble)
+TRAINED_RUNS = [r for r in RUNS if r not in ENSEMBLE_RUNS]
+
+
+def name_pattern(names):
+    """A wildcard constraint matching exactly these run names (longest first; nothing when empty)."""
+    return "|".join(sorted(names, key=len, reverse=True)) or "(?!x)x"
+
+
+RUN_PATTERN = name_pattern(RUNS)
+TRAINED_PATTERN = name_pattern(TRAINED_RUNS)
+ENSEMBLE_PATTERN = name_pattern(ENSEMBLE_RUNS)
 
 # -- paths -------------------------------------------------------------------------------------------
 
@@ -64,6 +79,7 @@ PATHS = {
     "scores": "gates/{run}.scores.parquet",
     "experiments": "experiments.tsv",
     "compare": "compare/{a}--{b}.json",
+    "decision": "decision.json",
     "selection_shard": "selection/{run}/shard-{scatteritem}.parquet",
     "selection": "selection/{run}/{file}",
     "realism": "realism/{run}.json",
@@ -302,16 +318,54 @@ def uses_hard_negatives(run):
     return RUNS[run]["train"]["hard_negatives"]["ratio"] > 0
 
 
+def gated_in_training(run):
+    """Gates during training with pairs to make validation hard negatives from (train.gates.every > 0)."""
+    return (RUNS[run]["train"].get("gates") or {}).get("every", 0) > 0 and has_pairs(run)
+
+
 def train_inputs(wc):
-    """train and val arrays + indexes of the run's folder, and the paired train split for hard negatives."""
+    """train and val arrays + indexes of the run's folder, the paired train split for hard negatives, and a
+    fine-tune's parent best.pt (`pretrained: run:<name>`: built first, in the same workflow)."""
     files = split_files(run_folder(wc.run), ("train", "val"))
     if uses_hard_negatives(wc.run):
         files += split_files(run_folder(wc.run, "paired"), ("train",))
+    if gated_in_training(wc.run):
+        files += split_files(run_folder(wc.run, "paired"), ("train", "val"))
+    parent = pretrained_parent(RUNS[wc.run])
+    if parent:
+        files.append(path("run", run=parent, file="best.pt"))
     return sorted(set(files))
 
 
+def pretrained_arg(wc):
+    """--pretrained-checkpoint for a fine-tune: the parent run's best.pt."""
+    parent = pretrained_parent(RUNS[wc.run])
+    return f"--pretrained-checkpoint {shlex.quote(path('run', run=parent, file='best.pt'))}" if parent else ""
+
+
+def compare_selection_inputs(wc):
+    """Both runs' completeness tables, when both have a selection function (else nothing: AUROC only)."""
+    if wc.a in SELECTION_RUNS and wc.b in SELECTION_RUNS:
+        return [path("selection", run=r, file="completeness.parquet") for r in (wc.a, wc.b)]
+    return []
+
+
+def decision_selection_inputs(wc):
+    """The completeness table and summary of the run the sequential tree's step 3 reads, if it has one."""
+    run = config["decisions"]["sequential"]["completeness_run"]
+    if run not in SELECTION_RUNS:
+        return []
+    return [path("selection", run=run, file="completeness.parquet"), path("selection", run=run, file="summary.json")]
+
+
+def ensemble_members(wc):
+    """The member runs' best.pt of an ensemble run, in its order."""
+    return [path("run", run=m, file="best.pt") for m in RUNS[wc.run]["ensemble"]["members"]]
+
+
 def paired_arg(wc):
-    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if uses_hard_negatives(wc.run) else ""
+    needed = uses_hard_negatives(wc.run) or gated_in_training(wc.run)
+    return f"--paired {shlex.quote(run_folder(wc.run, 'paired'))}" if needed else ""
 
 
 def gates_inputs(wc):
@@ -320,6 +374,10 @@ def gates_inputs(wc):
     files = split_files(run_folder(wc.run), (g["eval_split"], g["val_split"]), ("npy", "index.parquet", "profile.npy"))
     if has_pairs(wc.run):
         files += split_files(run_folder(wc.run, "paired"), (g["eval_split"],))
+    if g["training_inputs"] and not RUNS[wc.run].get("ensemble"):  # the data gates on training-time inputs
+        files += split_files(run_folder(wc.run), ("train",))
+        if uses_hard_negatives(wc.run):
+            files += split_files(run_folder(wc.run, "paired"), ("train",))
     return sorted(set(files))
 
 
@@ -409,7 +467,8 @@ def all_targets():
     targets += [path("run", run=run, file=file) for run in RUNS for file in RUN_OUTPUTS.values()]
     targets += [path("gates", run=run) for run in RUNS]
     if RUNS:
-        targets.append(path("experiments"))
+        targets += [path("experiments"), path("decision"), path("overview", file="decision.html")]
+    targets += [path("compare", a=a, b=b) for a, b in COMPARISONS]
     targets += [path("selection", run=run, file="summary.json") for run in SELECTION_RUNS]
     targets += [path("realism", run=run) for run in REALISM_RUNS]
     targets += figure_targets()

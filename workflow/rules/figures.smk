@@ -31,6 +31,7 @@ rule figures_run:
     """Training curves, ROC, gate summary, AUROC per theta_E bin, core sensitivity, example gallery; gate table."""
     input:
         history=path("run", file="history.csv"),
+        gate_history=path("run", file="gate_history.csv"),
         gates=path("gates"),
         scores=path("scores"),
         paired=figures_paired_inputs,
@@ -60,7 +61,8 @@ rule figures_run:
     conda:
         "../envs/stronglens.yaml"
     shell:
-        "python -m stronglens.stages.figures_run --run {wildcards.run} --history {input.history:q} --gates {input.gates:q}"
+        "python -m stronglens.stages.figures_run --run {wildcards.run} --history {input.history:q}"
+        " --gate-history {input.gate_history:q} --gates {input.gates:q}"
         " --scores {input.scores:q} {params.paired} --figures {params.figures:q} --gates-config {params.gates:q}"
         " --clip {params.clip:q} --seed {params.seed} --code-hash {params.code} --out {params.out} > {log:q} 2>&1"
 

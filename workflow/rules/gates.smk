@@ -63,7 +63,8 @@ rule experiments:
 
 
 rule compare:
-    """Paired DeLong test of two runs' AUROCs on the same evaluation samples, and their settings' diff."""
+    """DeLong test of two runs' AUROCs (paired on one sample, unpaired across samples), their settings' diff, and
+    completeness deltas with intervals when both runs have a selection function."""
     input:
         a=path("gates", run="{a}"),
         b=path("gates", run="{b}"),
@@ -71,9 +72,11 @@ rule compare:
         scores_b=path("scores", run="{b}"),
         info_a=path("run", run="{a}", file="run_info.json"),
         info_b=path("run", run="{b}", file="run_info.json"),
+        selection=compare_selection_inputs,
     output:
         path("compare"),
     params:
+        selection=lambda wc, input: f"--selection {' '.join(shlex.quote(p) for p in input.selection)}" if input.selection else "",
         code=code("compare"),
     wildcard_constraints:
         a=RUN_PATTERN,
@@ -84,4 +87,35 @@ rule compare:
         "../envs/stronglens.yaml"
     shell:
         "python -m stronglens.stages.compare --a {input.a:q} {input.scores_a:q} {input.info_a:q}"
-        " --b {input.b:q} {input.scores_b:q} {input.info_b:q} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+        " --b {input.b:q} {input.scores_b:q} {input.info_b:q} {params.selection} --code-hash {params.code}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule decide:
+    """The seeds' decision trees (seed 004 §10 over the matrix, seed 003 §20.2 sequential) -> results/decision.json
+    and its report page, every branch with the measured numbers that took it."""
+    input:
+        reports=expand(path("gates"), run=list(RUNS)),
+        realism=expand(path("realism"), run=REALISM_RUNS),
+        selection=decision_selection_inputs,
+    output:
+        decision=path("decision"),
+        page=report(
+            path("overview", file="decision.html"),
+            caption=f"{CAPTIONS}/decision.rst",
+            category="1. Overview",
+            labels={"table": "decision trees"},
+        ),
+    params:
+        cfg=as_json(config["decisions"]),
+        realism=lambda wc, input: f"--realism {' '.join(shlex.quote(p) for p in input.realism)}" if input.realism else "",
+        selection=lambda wc, input: f"--selection {' '.join(shlex.quote(p) for p in input.selection)}" if input.selection else "",
+        out=out_args,
+        code=code("decide"),
+    log:
+        job_log("decide"),
+    conda:
+        "../envs/stronglens.yaml"
+    shell:
+        "python -m stronglens.stages.decide --reports {input.reports:q} {params.realism} {params.selection}"
+        " --config {params.cfg:q} --out {params.out} --code-hash {params.code} > {log:q} 2>&1"

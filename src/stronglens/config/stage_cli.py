@@ -9,6 +9,8 @@ no stage rebuilds an output name from a folder. Standard library only.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +54,16 @@ def read_outputs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> dict[
     if missing:
         ap.error(f"--out: missing output {missing[0]!r} (declared: {', '.join(declared)})")
     return given
+
+
+@contextmanager
+def user_error(ap: argparse.ArgumentParser, *errors: type[Exception]) -> Iterator[None]:
+    """Inside the block, an exception of the given types (a user's bad input) exits with its one-line message
+    (`ap.error`, status 2) instead of a traceback; anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except errors as err:
+        ap.error(str(err))
 
 
 def shard_stage_parser(doc: str | None, config_help: str) -> argparse.ArgumentParser:

@@ -86,13 +86,62 @@ def resolve_run(config: dict, name: str) -> dict:
 
     This dict is what the train rule gets as params (so only a change to it
     reruns the run) and what run_info.json and the checkpoints record.
+    `replicates` is not part of it (`replicate_runs` expands it), so raising
+    K adds runs without retraining the first ones. Core-dropout schedule
+    entries given with `until_fraction` (of the run's epochs) get their
+    `until_epoch` here, so a schedule scales with the run's length.
     """
     run = config["runs"][name]
-    resolved = {k: v for k, v in run.items() if k != "train"}
+    resolved = {k: v for k, v in run.items() if k not in ("train", "replicates")}
     resolved["name"] = name
     resolved["train"] = deep_merge(config.get("training", {}), run.get("train", {}))
     resolved["clip"] = config["preprocessing"].get(run["preprocessing"], {}).get("clip")
+    resolved["train"] = scale_core_dropout(resolved["train"], f"runs.{name}.train")
     return resolved
+
+
+def scale_core_dropout(train: dict, where: str) -> dict:
+    """Schedule entries with `until_fraction` f get until_epoch = round(f x epochs) (at least 1); both given is an
+    error naming the entry."""
+    schedule = train.get("core_dropout", {}).get("schedule") or []
+    if not any("until_fraction" in e for e in schedule):
+        return train
+    out = []
+    for k, entry in enumerate(schedule):
+        entry = dict(entry)
+        if "until_fraction" in entry:
+            if entry.get("until_epoch") is not None:
+                raise ConfigError(f"{where}.core_dropout.schedule[{k}]: give until_epoch or until_fraction, not both")
+            fraction = entry.pop("until_fraction")
+            if fraction is not None:
+                entry["until_epoch"] = max(1, round(float(fraction) * int(train["epochs"])))
+        out.append(entry)
+    return {**train, "core_dropout": {**train["core_dropout"], "schedule": out}}
+
+
+def replicate_names(name: str, run: dict) -> list[str]:
+    """Run names of a run's replicates: the run itself, then <name>_r2 .. <name>_rK (K = `replicates`)."""
+    return [name] + [f"{name}_r{k}" for k in range(2, int(run.get("replicates", 1)) + 1)]
+
+
+def replicate_runs(config: dict, name: str) -> dict[str, dict]:
+    """Run `name` resolved, and its replicates: replicate k trains with seed + k - 1, all else equal; each records
+    `replicate_of` and `replicate` (1-based) when K > 1."""
+    base = resolve_run(config, name)
+    names = replicate_names(name, config["runs"][name])
+    if len(names) == 1:
+        return {name: base}
+    return {rep: {**base, "name": rep, "seed": int(base.get("seed", 0)) + k, "replicate_of": name, "replicate": k + 1}
+            for k, rep in enumerate(names)}
+
+
+PRETRAINED_RUN = "run:"
+
+
+def pretrained_parent(run: dict) -> str | None:
+    """The run whose best.pt a fine-tune starts from (`pretrained: run:<name>`), or None."""
+    pretrained = run.get("pretrained") or ""
+    return pretrained[len(PRETRAINED_RUN):] if pretrained.startswith(PRETRAINED_RUN) else None
 
 
 def _check_run(config: dict, name: str, run: dict) -> None:
@@ -117,7 +166,7 @@ def _check_run(config: dict, name: str, run: dict) -> None:
     ends = [e.get("until_epoch") for e in train["core_dropout"]["schedule"]]
     if None in ends[:-1] or any(a >= b for a, b in zip(ends, ends[1:]) if b is not None):
         raise ConfigError(f"{prefix}.train.core_dropout.schedule: until_epoch must increase and only the last may be null")
-    if run.get("pretrained"):
+    if run.get("pretrained") and pretrained_parent(run) is None:
         import os
 
         if not os.path.isfile(os.path.expanduser(run["pretrained"])):
@@ -169,7 +218,7 @@ def science_config(config: dict) -> dict:
 
 
 def resolve_runs(config: dict, validate_train) -> dict[str, dict]:
-    """Every run resolved (`resolve_run`), its training settings validated, and cross-checked.
+    """Every run resolved (`resolve_run`, replicates expanded), its training settings validated, and cross-checked.
 
     `validate_train(settings)` validates one merged training block against
     workflow/schemas/training.schema.yaml (filling defaults) and raises on a
@@ -177,14 +226,66 @@ def resolve_runs(config: dict, validate_train) -> dict[str, dict]:
     """
     runs = {}
     for name in config.get("runs", {}):
-        run = resolve_run(config, name)
-        try:
-            validate_train(run["train"])
-        except Exception as err:  # noqa: BLE001 - the validator's own error type varies
-            raise ConfigError(f"runs.{name}.train: {err}") from None
-        _check_run(config, name, run)
-        runs[name] = run
+        for rep, run in replicate_runs(config, name).items():
+            try:
+                validate_train(run["train"])
+            except Exception as err:  # noqa: BLE001 - the validator's own error type varies
+                raise ConfigError(f"runs.{name}.train: {err}") from None
+            _check_run(config, name, run)
+            if rep in runs:
+                raise ConfigError(f"runs.{name}.replicates: replicate name {rep!r} is also a run of its own")
+            runs[rep] = run
+    for name, run in runs.items():
+        _check_links(runs, name, run)
     return runs
+
+
+def _check_links(runs: dict[str, dict], name: str, run: dict) -> None:
+    """Fine-tune parents and ensemble members: existing runs, no cycle, compatible with the run."""
+    prefix = f"runs.{run.get('replicate_of') or name}"
+    parent = pretrained_parent(run)
+    seen = [name]
+    while parent is not None:
+        if parent not in runs:
+            raise ConfigError(f"{prefix}.pretrained: {PRETRAINED_RUN}{parent} names no run ({', '.join(runs)})")
+        if parent in seen:
+            raise ConfigError(f"{prefix}.pretrained: fine-tunes form a cycle ({' -> '.join(seen + [parent])})")
+        if runs[parent].get("ensemble"):
+            raise ConfigError(f"{prefix}.pretrained: {parent!r} is an ensemble, which has no single network to fine-tune")
+        for key in ("model", "width"):
+            if len(seen) == 1 and runs[parent].get(key) != run.get(key):
+                raise ConfigError(f"{prefix}.pretrained: {parent!r} has {key} {runs[parent].get(key)!r}, this run "
+                                  f"{run.get(key)!r}; a fine-tune needs the same network")
+        seen.append(parent)
+        parent = pretrained_parent(runs[parent])
+    ens = run.get("ensemble")
+    if not ens:
+        return
+    for member in ens["members"]:
+        if member not in runs:
+            raise ConfigError(f"{prefix}.ensemble.members: {member!r} names no run ({', '.join(runs)})")
+        if runs[member].get("ensemble"):
+            raise ConfigError(f"{prefix}.ensemble.members: {member!r} is itself an ensemble")
+        for key in ("dataset", "preprocessing"):
+            if runs[member][key] != run[key]:
+                raise ConfigError(f"{prefix}.ensemble.members: {member!r} has {key} {runs[member][key]!r}, the "
+                                  f"ensemble {run[key]!r}; members must score the same inputs")
+    if run.get("replicate_of"):
+        raise ConfigError(f"{prefix}.replicates: an ensemble is not trained, so it has no replicates")
+
+
+def comparison_pairs(config: dict, runs: dict[str, dict]) -> list[tuple[str, str]]:
+    """`comparisons` as (a, b) pairs of resolved runs (replicates included); an unknown name or a run compared with
+    itself is an error naming the entry."""
+    pairs = []
+    for k, (a, b) in enumerate(config.get("comparisons") or []):
+        for name in (a, b):
+            if name not in runs:
+                raise ConfigError(f"comparisons[{k}]: {name!r} is not a run ({', '.join(runs) or 'none'})")
+        if a == b:
+            raise ConfigError(f"comparisons[{k}]: compares run {a!r} with itself")
+        pairs.append((a, b))
+    return pairs
 
 
 def input_files(name: str, ds: dict) -> list[str]:

@@ -1,6 +1,7 @@
-"""Per-run figures: training curves, ROC (linear and log FPR), gate summary, AUROC per theta_E bin, core sensitivity.
+"""Per-run figures: training curves, ROC (linear and log FPR), gate summary, AUROC per theta_E bin, core sensitivity,
+gate history (gates during training).
 
-Inputs are a run's own files: ``history.csv`` (training), ``results/gates/<run>.json``
+Inputs are a run's own files: ``history.csv`` and ``gate_history.csv`` (training), ``results/gates/<run>.json``
 (gate values, thresholds and statuses) and ``results/gates/<run>.scores.parquet``
 (one probability per evaluation sample). Nothing is re-scored here: every
 number drawn is the number the gate file or the score table holds.
@@ -174,3 +175,101 @@ def gates_frame(report: dict) -> pd.DataFrame:
              "fail_threshold": g.get("fail_threshold"), "direction": g["direction"], "status": g["status"]}
             for name, g in sorted(report["gates"].items())]
     return pd.DataFrame(rows)
+
+
+GATE_HISTORY_OFF = "gates during training were off for this run (train.gates.every = 0): no gate history"
+
+
+def _threshold_lines(ax, thresholds, name: str, colour: str) -> None:
+    """Pass (dotted) and fail (dash-dot) thresholds of gate `name`, in the gate's own colour."""
+    th = (thresholds or {}).get(name)
+    if th is None:
+        return
+    ax.axhline(th.passes, color=colour, ls=":", lw=0.9, label=f"{name} pass {th.passes:g}")
+    if th.fail is not None:
+        ax.axhline(th.fail, color=colour, ls="-.", lw=0.9, label=f"{name} fail {th.fail:g}")
+
+
+def _stop_lines(ax, stop, names: dict[str, str]) -> None:
+    """The configured stop thresholds (`StopCriteria` fields named in `names`: field -> colour), dashed."""
+    for key, colour in names.items():
+        value = getattr(stop, key, None) if stop is not None else None
+        if value is not None:
+            ax.axhline(value, color=colour, ls="--", lw=1.2, label=f"stop: {key.replace('_', ' ')} {value:g}")
+
+
+def gate_history_panel(history: pd.DataFrame | None, run: str, thresholds=None, stop=None):
+    """Gates during training against epoch: data-gate LR AUCs on the training-time inputs; validation AUROC overall
+    and per theta_E bin; core reliance, core-masked drop and hard-negative mean p.
+
+    history: gate_history.csv as a frame (`stronglens.gates.training_history`; None: no file given, empty:
+    gating was off); thresholds: `gates.thresholds` (gate name -> Threshold; dotted pass, dash-dot fail);
+    stop: the run's `StopCriteria` when known (dashed stop thresholds). The epoch a stop criterion fired at
+    (its ``stop_reason``) is marked on every panel. Epochs are 0-based; NaN (N/A) points are left out.
+    """
+    if history is None or history.empty:
+        fig, axes = new_figure(7.0, 1.8)
+        no_data(axes[0, 0], f"{run}: " + ("no gate_history.csv given" if history is None else GATE_HISTORY_OFF))
+        return fig
+    fig, axes = new_figure(13.0, 5.0, 1, 3)
+    ax_data, ax_theta, ax_core = axes[0]
+    epochs = history["epoch"].to_numpy()
+
+    def line(ax, column, **kwargs) -> bool:
+        if column not in history:
+            return False
+        values = pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            return False
+        ax.plot(epochs, values, marker=kwargs.pop("marker", "o"), ms=kwargs.pop("ms", 4), **kwargs)
+        return True
+
+    for k, name in enumerate(("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")):
+        drawn = line(ax_data, name, color=f"C{k}", label=name)
+        line(ax_data, f"{name}_resolved", color=f"C{k}", ls="--", marker="s", label=f"{name} (resolved)")
+        if not drawn:
+            ax_data.plot([], [], color=f"C{k}", label=f"{name}: N/A (constant features)")
+    ax_data.axhline(0.5, color="0.7", lw=0.8)
+    _threshold_lines(ax_data, thresholds, "core_lr_auc", "C0")
+    _threshold_lines(ax_data, thresholds, "annulus_lr_auc", "C2")
+    _stop_lines(ax_data, stop, {"core_lr_auc_above": "C0", "annulus_lr_auc_below": "C2"})
+    ax_data.set(xlabel="epoch (0-based)", ylabel="5-fold host-grouped LR AUROC", ylim=(0.35, 1.02),
+                title=f"{run}: data gates on training-time inputs")
+
+    line(ax_theta, "auroc", color="k", lw=2, label="all validation")
+    bins = [c for c in history.columns if c.startswith("theta_e_auroc_")]
+    colours = matplotlib_colours(len(bins))
+    for colour, column in zip(colours, bins):
+        lo, hi = column.removeprefix("theta_e_auroc_").split("_")
+        line(ax_theta, column, color=colour, lw=1, ms=3, label=f"theta_E [{lo}, {hi})\"")
+    _threshold_lines(ax_theta, thresholds, "theta_e_min_auroc", "0.3")
+    ax_theta.set(xlabel="epoch (0-based)", ylabel="validation AUROC (bin positives vs all negatives)",
+                 title="validation AUROC per theta_E bin")
+
+    line(ax_core, "core_reliance", color="C3", label="core_reliance (AUROC drop at the reliance radius)")
+    line(ax_core, "core_masked_drop", color="C4", label="core_masked_drop (relative)")
+    if not line(ax_core, "hardneg_mean_p", color="C5", label="hard-negative mean p"):
+        ax_core.plot([], [], color="C5", label="hard-negative mean p: N/A (no stamp/ctrl pairs)")
+    _threshold_lines(ax_core, thresholds, "core_reliance", "C3")
+    _threshold_lines(ax_core, thresholds, "hardneg_mean_p", "C5")
+    _stop_lines(ax_core, stop, {"hardneg_mean_p_above": "C5"})
+    ax_core.axhline(0.0, color="0.7", lw=0.8)
+    ax_core.set(xlabel="epoch (0-based)", ylabel="AUROC drop / probability", title="core reliance and hard negatives")
+
+    reasons = history["stop_reason"] if "stop_reason" in history else pd.Series(dtype=object)
+    fired = history.loc[reasons.fillna("").astype(str) != "", "epoch"]
+    for ax in (ax_data, ax_theta, ax_core):
+        for e in fired:
+            ax.axvline(e, color=STATUS_COLOURS["FAIL"], lw=1.2, label=f"stopped after epoch {e}")
+        ax.legend(frameon=False, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+    if len(fired):
+        fig.suptitle(f"{run}: stopped early, {reasons[reasons.fillna('') != ''].iloc[0]}", fontsize=9,
+                     color=STATUS_COLOURS["FAIL"])
+    return fig
+
+
+def matplotlib_colours(n: int) -> list:
+    """n colours along viridis (one per theta_E bin, small to large)."""
+    import matplotlib
+
+    return [matplotlib.colormaps["viridis"](v) for v in np.linspace(0.0, 0.9, max(n, 1))][:n]

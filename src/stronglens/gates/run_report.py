@@ -45,6 +45,28 @@ def eval_pairs(paired: SplitData | None, max_pairs: int, seed: int) -> tuple[np.
     return paired.read(pairs[:, 0]), paired.read(pairs[:, 1])
 
 
+def training_input_gates(run: dict, epoch: int, folder: Path, paired_folder: Path | None, data_cfg: DataGateSettings,
+                         thresholds, seed: int) -> dict:
+    """The model-free data gates on the run's training-time inputs at `epoch` (its best): the train split with
+    the core dropout in force then and the epoch's hard negatives, as `stronglens.gates.training_inputs` builds
+    them. No profile file exists for these images, so radial_pre_lr_auc is N/A here."""
+    from stronglens.config.settings import parse_settings
+    from stronglens.gates.training_inputs import training_time_sample
+    from stronglens.train.settings import RunSettings
+
+    settings = parse_settings(RunSettings, run, f"run {run.get('name')}")
+    train = load_split(folder, "train")
+    hard = pairs = None
+    if settings.train.hard_negatives.ratio > 0 and paired_folder is not None:
+        hard = load_split(paired_folder, "train")
+        pairs = hard_negative_pairs(hard)
+    x, index = training_time_sample(train, settings.train, settings.seed, max(epoch, 0), paired=hard, pairs=pairs,
+                                    clip=settings.clip, max_samples=data_cfg.max_samples)
+    gates = data_gates(x, index, data_cfg, thresholds, settings.clip, seed)
+    return {"epoch": int(max(epoch, 0)), "n_hard_negatives": int((index["kind"] == "hard_negative").sum())
+            if "kind" in index else 0, **gates}
+
+
 def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg: GateSettings,
                  data_cfg: DataGateSettings, clip: float | None, seed: int, device: str = "cpu",
                  batch: int = 256) -> tuple[dict, pd.DataFrame]:
@@ -76,6 +98,9 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
     reported["auroc_val"] = auroc_with_ci(p_val, index_val["label"].to_numpy(), what=f"{cfg.val_split} split")
     reported["data_gates_theta_e_bins"] = data["theta_e_bins"]
     reported["saturated_core_fraction"] = data["saturated_core_fraction"]
+    training = None
+    if cfg.training_inputs and scorer.combiner is None:
+        training = training_input_gates(scorer.run, scorer.epoch, folder, paired_folder, data_cfg, cfg.thresholds, seed)
     report = {
         "run": scorer.run["name"],
         "eval_split": cfg.eval_split,
@@ -84,6 +109,7 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
         "n_val": int(len(index_val)),
         "verdict": verdict(gates),
         "gates": gates,
+        "training_inputs": training,
         "reported": reported,
         "checkpoint": {"path": str(checkpoint), "sha256": scorer.sha256, "epoch": scorer.epoch},
         "run_config_sha256": config_sha256(scorer.run),

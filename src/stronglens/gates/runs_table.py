@@ -40,6 +40,9 @@ def experiment_row(report: dict, info: dict) -> dict:
     run = info["run_config"]
     row = {"run": run["name"]}
     row.update({k: _get(run, path) for k, path in SETTINGS.items()})
+    row["replicate_of"] = run.get("replicate_of")
+    row["pretrained"] = run.get("pretrained")
+    row["ensemble"] = "+".join(run["ensemble"]["members"]) + f" ({run['ensemble'].get('combine', 'mean')})" if run.get("ensemble") else None
     row["core_dropout"] = core_dropout_text(run)
     row["best_epoch"] = info["best_epoch"]
     row["val_auroc"] = report["reported"]["auroc_val"]["value"]
@@ -83,7 +86,49 @@ def experiments_table(pairs: list[tuple[dict, dict]], realism: dict[str, dict] |
     rows = [experiment_row(r, i) for r, i in pairs]
     if realism is not None:
         rows = [{**row, **realism_columns(realism.get(row["run"]), (decisions or {}).get(row["run"]))} for row in rows]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(with_replicate_summaries(rows))
+
+
+def with_replicate_summaries(rows: list[dict]) -> list[dict]:
+    """The rows, each replicated run's group followed by one summary row: 'mean +- std' (std over seeds, ddof 1)
+    of every numeric figure, the statuses counted (e.g. 'PASS 2/3, WARN 1/3'), shared settings kept."""
+    out: list[dict] = []
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get("replicate_of"):
+            groups.setdefault(row["replicate_of"], []).append(row)
+    done: set[str] = set()
+    for row in rows:
+        out.append(row)
+        base = row.get("replicate_of")
+        group = groups.get(base, [])
+        if base and base not in done and row is group[-1]:
+            out.append(replicate_summary(base, group))
+            done.add(base)
+    return out
+
+
+def replicate_summary(base: str, group: list[dict]) -> dict:
+    """One summary row of a replicated run's rows (see `with_replicate_summaries`)."""
+    summary: dict = {"run": f"{base} (mean +- std, {len(group)} seeds)", "replicate_of": base}
+    for key in group[0]:
+        if key in summary:
+            continue
+        values = [r.get(key) for r in group]
+        numeric = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None]
+        if key == "seed":
+            summary[key] = ",".join(str(v) for v in values)
+        elif len(numeric) == len(values) and key not in ("best_epoch", "replicate"):
+            arr = np.asarray(numeric, dtype=np.float64)
+            summary[key] = f"{arr.mean():.4f} +- {arr.std(ddof=1) if len(arr) > 1 else 0.0:.4f}"
+        elif key.endswith("_status") or key == "verdict":
+            counts = pd.Series(values).value_counts()
+            summary[key] = ", ".join(f"{s} {n}/{len(values)}" for s, n in counts.items())
+        elif all(v == values[0] for v in values):
+            summary[key] = values[0]
+        else:
+            summary[key] = None
+    return summary
 
 
 def flatten(d: dict, prefix: str = "") -> dict:

@@ -63,7 +63,8 @@ class GateSettings:
     ``sky`` or ``zero``; hardneg_ring_px: azimuthal-shuffle ring width
     (pixels); theta_e_bins: bin edges (arcsec); min_positives_per_bin: count;
     low_fprs: false-positive rates; ece_bins: calibration bins; thresholds:
-    gate name -> Threshold.
+    gate name -> Threshold; training_inputs: also run the data gates on the
+    run's training-time inputs (`stronglens.gates.training_inputs`).
     """
 
     eval_split: str
@@ -81,6 +82,7 @@ class GateSettings:
     low_fprs: tuple[float, ...]
     ece_bins: int
     thresholds: Mapping[str, Threshold]
+    training_inputs: bool = True
 
     def __post_init__(self) -> None:
         check_gate_names(self.thresholds, "gates.thresholds")

@@ -1,7 +1,8 @@
 """Rule figures_run: one run's figures (PNG + PDF) and gate table -> results/figures/<run>/.
 
 python -m stronglens.stages.figures_run --run R --history results/runs/R/history.csv --gates results/gates/R.json \
-    --scores results/gates/R.scores.parquet [--paired results/data/D/paired/MODE] --figures '<figures JSON>' \
+    --scores results/gates/R.scores.parquet [--paired results/data/D/paired/MODE] \
+    [--gate-history results/runs/R/gate_history.csv] --figures '<figures JSON>' \
     --gates-config '<gates science JSON>' --clip 10 --seed S \
     --out training=F/training.png training_pdf=F/training.pdf ... table=F/gates.html
 """
@@ -22,7 +23,7 @@ from stronglens.gates.settings import GateSettings
 from stronglens.gates.verdict import verdict_label
 from stronglens.storage.split_store import load_split
 
-FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery")
+FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery", "gate_history")
 OUTPUTS = (*FIGURES, *(f"{name}_pdf" for name in FIGURES), "table")
 
 
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gates", required=True)
     ap.add_argument("--scores", required=True)
     ap.add_argument("--paired", default=None, help="the run's paired preprocessed folder (gallery); none for an unpaired source")
+    ap.add_argument("--gate-history", default=None,
+                    help="the run's gate_history.csv (gates during training; header only when they were off)")
     ap.add_argument("--figures", required=True, help="figures settings (JSON text or file)")
     ap.add_argument("--gates-config", required=True, help="gates settings (JSON text or file)")
     ap.add_argument("--clip", default="null")
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
         "theta_e_auroc": F.theta_e_auroc(scores, report, gcfg.theta_e_bins),
         "core_sensitivity": F.core_sensitivity(report),
         "gallery": gallery(args, gcfg, fcfg, scores),
+        "gate_history": F.gate_history_panel(pd.read_csv(args.gate_history) if args.gate_history else None, args.run,
+                                             gcfg.thresholds),
     }
     save_figures(figs, out, fcfg.dpi)
     v = report["verdict"]

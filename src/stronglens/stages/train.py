@@ -1,7 +1,7 @@
 """Rule train: one run of config.runs -> results/runs/<run>/{best.pt, history.csv, run_info.json}.
 
 python -m stronglens.stages.train --run results/settings/runs/R.json --data results/data/D/PAIRING/MODE \
-    [--paired results/data/D/paired/MODE] \
+    [--paired results/data/D/paired/MODE] [--pretrained-checkpoint results/runs/PARENT/best.pt] \
     --out best=results/runs/R/best.pt history=results/runs/R/history.csv run_info=results/runs/R/run_info.json \
     [--threads N --device auto --workers N --pin-memory 1 --eval-batch N --channels-last 1]
 
@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser
+from stronglens.gates.training_history import GateMonitor
 from stronglens.train.execution import ExecutionSettings
 from stronglens.train.loop import RUN_OUTPUTS, RunData, train_run
 from stronglens.train.settings import RunSettings
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--run", required=True, help="the run's science settings (JSON text or file)")
     ap.add_argument("--data", required=True, help="folder of the run's preprocessed split arrays")
     ap.add_argument("--paired", default=None, help="folder of the paired arrays (hard negatives)")
+    ap.add_argument("--pretrained-checkpoint", default=None, help="a fine-tune's parent best.pt (pretrained: run:<name>)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (the job's {threads})")
     ap.add_argument("--device", default=None, help="auto, cpu or cuda[:N]")
     ap.add_argument("--workers", type=int, default=None, help="DataLoader worker processes")
@@ -47,9 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     run = read_settings(ap, RunSettings, args.run, "--run")
     out = read_outputs(ap, args)
-    data = RunData(Path(args.data), Path(args.paired) if args.paired else None)
+    data = RunData(Path(args.data), Path(args.paired) if args.paired else None,
+                   Path(args.pretrained_checkpoint) if args.pretrained_checkpoint else None)
     info = train_run(run, data, out["best"].parent, args.code_hash, command=[sys.executable, "-m", __spec__.name, *sys.argv[1:]],
-                     execution=execution_from(args), outputs=out)
+                     execution=execution_from(args), outputs=out, monitor=GateMonitor())
     print(f"best val AUROC {info['best_val_auroc']:.4f} at epoch {info['best_epoch']}")
 
 

@@ -91,6 +91,19 @@ class BatchSet(torch.utils.data.Dataset):
         return make_batch(self, mb.indices, mb.epoch)
 
 
+def epoch_batch_set(train: SplitData, settings, plan: list[MicroBatch], seed: int, epoch: int,
+                    hard: SplitData | None, pairs: np.ndarray | None, clip: float | None) -> BatchSet:
+    """The `BatchSet` training uses at `epoch`: the run's augmentation and the core dropout in force then.
+
+    settings: the run's `stronglens.train.settings.TrainSettings` (augment,
+    core_dropout, hard_negatives).
+    """
+    from stronglens.train.augment import core_dropout_at
+
+    dropout = core_dropout_at(settings.core_dropout.schedule, epoch, settings.core_dropout.fill)
+    return BatchSet(train, plan, seed, settings.augment, dropout, hard, pairs, settings.hard_negatives, clip)
+
+
 def make_batch(ds: BatchSet, indices: np.ndarray, epoch: int):
     """Read, synthesise hard negatives, augment: (x, y, w, indices) for the given sample indices."""
     base = indices < ds.n

@@ -2,9 +2,9 @@
 
 `train_run(run, data, outdir)` trains the model a resolved run config names
 on the preprocessed arrays of its dataset / pairing / mode and writes
-``best.pt``, ``history.csv`` and ``run_info.json`` into `outdir`. After every
-epoch it writes ``last.pt`` (model, optimizer, scaler, best
-weights, history and the run config's SHA-256) and, every
+``best.pt``, ``history.csv``, ``gate_history.csv`` and ``run_info.json`` into
+`outdir`. After every epoch it writes ``last.pt`` (model, optimizer, scaler,
+best weights, history, gate history and the run config's SHA-256) and, every
 ``checkpoint_every`` epochs, ``checkpoints/epoch-NNN.pt``; neither is a
 declared Snakemake output, so they survive a killed job. A rerun resumes from
 ``last.pt`` when its config hash matches, redoing the interrupted epoch.
@@ -12,6 +12,15 @@ declared Snakemake output, so they survive a killed job. A rerun resumes from
 Reproducibility: model init, sample order, hard negatives, augmentation and
 the global torch RNG (dropout) are reseeded from (seed, epoch) at every
 epoch, so a resumed run follows the uninterrupted one exactly on CPU.
+
+Gates during training (``train.gates``, `stronglens.gates.training_history`):
+with ``gates.every`` = N > 0, after the validation of every N-th epoch and of
+the last one, the data gates run on the train split as training saw it that
+epoch and the model gates on the validation split; each gated epoch appends a
+row to the gate history (kept in ``last.pt``, so a resumed run keeps it;
+written to ``gate_history.csv``, header only when gating is off). When a stop
+criterion (``gates.stop``, seed 002 §2.4) fires, the run ends after that epoch
+and run_info.json records ``stopped_early: {epoch, reason}``.
 
 Loss: per-sample BCE on the logit, weighted by ``sample_weight`` (tier
 weights), summed over an optimizer step's samples and divided by their
@@ -36,9 +45,13 @@ from stronglens.config.settings import as_dict, parse_settings
 from stronglens.config.validation import science_run
 from stronglens.core.provenance import config_sha256
 from stronglens.core.rng import generator
-from stronglens.storage.split_store import SplitData, hard_negative_pairs, load_split, require_both_classes
-from stronglens.train.augment import core_dropout_at
-from stronglens.train.batches import BatchSet, plan_epoch
+from stronglens.storage.split_store import (
+    SplitData,
+    hard_negative_pairs,
+    load_split,
+    require_both_classes,
+)
+from stronglens.train.batches import epoch_batch_set, plan_epoch
 from stronglens.train.checkpoints import cpu_state, load_checkpoint, save_checkpoint
 from stronglens.train.execution import ExecutionSettings
 from stronglens.train.models import backbone_modules, build_model
@@ -55,10 +68,12 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class RunData:
-    """Folders a run reads: its own pairing's preprocessed arrays, and the paired ones for hard negatives."""
+    """Files a run reads: its own pairing's preprocessed arrays, the paired ones for hard negatives, and a
+    fine-tune's starting weights (the parent run's best.pt, for `pretrained: run:<name>`)."""
 
     folder: Path
     paired_folder: Path | None = None
+    pretrained_checkpoint: Path | None = None
 
 
 def lr_factor(epoch: int, settings: TrainSettings, step: int = 0, steps: int = 1) -> float:
@@ -99,7 +114,7 @@ class Trainer:
     """State of one run: model, optimizer (its lr set per step by `lr_factor`), data and history."""
 
     def __init__(self, run: RunSettings | dict, data: RunData, outdir: Path, log=print, code_hash: str | None = None,
-                 execution: ExecutionSettings | None = None) -> None:
+                 execution: ExecutionSettings | None = None, monitor=None) -> None:
         if isinstance(run, dict):  # a resolved run dict (library callers): its execution keys, then its science
             execution = execution or ExecutionSettings.from_train(run["train"])
             run = parse_settings(RunSettings, science_run(run), f"run {run.get('name')}")
@@ -125,8 +140,15 @@ class Trainer:
                 raise TrainingError("hard_negatives.ratio > 0 needs the paired arrays of the dataset: field hard_negatives")
             self.hard = self.train if Path(data.paired_folder) == Path(data.folder) else load_split(data.paired_folder, "train")
             self.pairs = hard_negative_pairs(self.hard)
+        self.gates = self.s.gates
+        self.monitor = monitor
+        if self.gates.every > 0:
+            if monitor is None:
+                raise TrainingError("train.gates.every > 0 needs a gate monitor (stronglens.gates.training_history."
+                                    "GateMonitor; the train stage passes one): field gates.every")
+            monitor.setup(self, self.paired_val(data))
         torch.manual_seed(torch_seed(self.seed, "init"))
-        self.model = build_model(run.model, run.width, run.pretrained).to(self.device)
+        self.model = build_model(run.model, run.width, self.pretrained_weights(run, data)).to(self.device)
         if self.x.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=self.s.lr, weight_decay=self.s.weight_decay)
@@ -135,6 +157,26 @@ class Trainer:
         self.start_epoch, self.best_metric, self.best_epoch = 0, -math.inf, -1
         self.best_model = cpu_state(self.model)
         self.history: list[dict] = []
+        self.gate_history: list[dict] = []
+        self.stopped_early: dict | None = None
+        self.val_logits: np.ndarray | None = None
+
+    @staticmethod
+    def pretrained_weights(run: RunSettings, data: RunData) -> str | None:
+        """The weights file a run starts from: the parent's best.pt for `run:<name>` (which must be given as
+        data.pretrained_checkpoint), a local file, or None."""
+        if run.pretrained and run.pretrained.startswith("run:"):
+            if data.pretrained_checkpoint is None:
+                raise TrainingError(f"pretrained {run.pretrained!r}: the parent run's best.pt was not given "
+                                    "(--pretrained-checkpoint): field pretrained")
+            return str(data.pretrained_checkpoint)
+        return run.pretrained
+
+    def paired_val(self, data: RunData) -> SplitData | None:
+        """The paired validation split (hard negatives of the gates during training), or None without pairs."""
+        if data.paired_folder is None:
+            return None
+        return self.val if Path(data.paired_folder) == Path(data.folder) else load_split(data.paired_folder, "val")
 
     # -- checkpoints ---------------------------------------------------------------------
     def state(self, epoch: int) -> dict:
@@ -142,6 +184,7 @@ class Trainer:
             "model": cpu_state(self.model), "optimizer": self.opt.state_dict(),
             "scaler": self.scaler.state_dict(), "best_model": self.best_model, "epoch": epoch,
             "best_metric": self.best_metric, "best_epoch": self.best_epoch, "history": self.history,
+            "gate_history": self.gate_history, "stopped_early": self.stopped_early,
             "run_config": self.run, "config_sha256": self.sha, "code_hash": self.code_hash,
         }
 
@@ -161,6 +204,8 @@ class Trainer:
         self.scaler.load_state_dict(ckpt["scaler"])
         self.best_model, self.best_metric, self.best_epoch = ckpt["best_model"], ckpt["best_metric"], ckpt["best_epoch"]
         self.history = list(ckpt["history"])
+        self.gate_history = list(ckpt.get("gate_history", []))
+        self.stopped_early = ckpt.get("stopped_early")
         self.start_epoch = ckpt["epoch"] + 1
         self.log(f"resumed from {last} after epoch {ckpt['epoch']}")
         return True
@@ -170,9 +215,7 @@ class Trainer:
         n_pos = int(self.train.index["label"].sum())
         plan = plan_epoch(len(self.train.index), n_pos, len(self.pairs), self.hn, epoch, self.seed,
                           self.s.batch_size, self.s.micro_batch)
-        dropout = core_dropout_at(self.s.core_dropout.schedule, epoch, self.s.core_dropout.fill)
-        batches = BatchSet(self.train, plan, self.seed, self.s.augment, dropout, self.hard, self.pairs, self.hn,
-                           self.settings.clip)
+        batches = epoch_batch_set(self.train, self.s, plan, self.seed, epoch, self.hard, self.pairs, self.settings.clip)
         workers = self.x.num_workers
         return torch.utils.data.DataLoader(batches, batch_size=None, shuffle=False, num_workers=workers,
                                            pin_memory=self.x.pin_memory and self.device.type == "cuda",
@@ -244,19 +287,31 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self, data: SplitData) -> tuple[float, float]:
         """(weighted BCE, AUROC) of the current model on a split, no augmentation."""
-        logits = predict_logits(self.model, data.array, self.device, self.x.eval_batch, self.amp,
-                                self.x.channels_last)
+        logits = self.logits(data.array)
+        self.val_logits = logits
         y = data.index["label"].to_numpy(np.float64)
         w = data.index["sample_weight"].to_numpy(np.float64)
         bce = torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(logits).double(),
                                                                    torch.from_numpy(y), reduction="none").numpy()
         return float((bce * w).sum() / w.sum()), float(roc_auc_score(y, logits))
 
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Logits of the current model on (N, C, H, W) images (eval mode, no augmentation)."""
+        return predict_logits(self.model, x, self.device, self.x.eval_batch, self.amp, self.x.channels_last)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """p(lens) of the current model: the gates' scorer."""
+        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+
     # -- the whole run ---------------------------------------------------------------------
     def fit(self) -> None:
         last = self.outdir / "last.pt"
         self.try_resume(last)
         patience = self.s.early_stopping_patience
+        if self.stopped_early:
+            self.log(f"stopped early after epoch {self.stopped_early['epoch']} ({self.stopped_early['reason']}): "
+                     "nothing left to train")
+            return
         for epoch in range(self.start_epoch, self.s.epochs):
             if patience is not None and self.best_epoch >= 0 and epoch - 1 - self.best_epoch >= patience:
                 self.log(f"early stop before epoch {epoch}: no val AUROC gain for {patience} epochs")
@@ -271,11 +326,26 @@ class Trainer:
             row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": val_auroc, "lr": lr,
                    "epoch_time_s": time.perf_counter() - t0, "images_per_s": seen / t_train}
             self.history.append(row)
+            reason = None
+            final = epoch == self.s.epochs - 1 or (patience is not None and epoch - self.best_epoch >= patience)
+            if self.gates.due(epoch, final):
+                gate = self.monitor.row(self, epoch, train_loss, val_loss)
+                reason = self.monitor.stop(gate, self.gate_history, self.gates.stop)
+                gate["stop_reason"] = reason or ""
+                self.gate_history.append(gate)
+                self.log(f"gates after epoch {epoch}: " + " ".join(
+                    f"{k}={gate[k]:.4g}" for k in ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc", "auroc",
+                                                   "theta_e_min_auroc", "core_reliance", "hardneg_mean_p", "gate_time_s")))
+                if reason:
+                    self.stopped_early = {"epoch": epoch, "reason": reason}
             save_checkpoint(self.state(epoch), last)
             every = self.s.checkpoint_every
             if every and (epoch + 1) % every == 0:
                 save_checkpoint(self.state(epoch), self.outdir / "checkpoints" / f"epoch-{epoch:03d}.pt")
             self.log(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            if reason:
+                self.log(f"stopped early after epoch {epoch}: gate stop criterion {reason}")
+                break
 
     def best_checkpoint(self) -> dict:
         return {"model": self.best_model, "epoch": self.best_epoch, "best_metric": self.best_metric,
@@ -293,7 +363,8 @@ def device_info(device: torch.device) -> dict:
     return info
 
 
-RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json"}
+RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json",
+               "gate_history": "gate_history.csv"}
 
 
 def run_outputs(outdir: str | Path) -> dict[str, Path]:
@@ -303,11 +374,14 @@ def run_outputs(outdir: str | Path) -> dict[str, Path]:
 
 def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_hash: str | None = None,
               command: list[str] | None = None, log=print, execution: ExecutionSettings | None = None,
-              outputs: dict[str, Path] | None = None) -> dict:
+              outputs: dict[str, Path] | None = None, monitor=None) -> dict:
     """Train (or resume) one run and write its outputs; returns run_info.
 
     outdir holds the resumable state (last.pt, checkpoints/); outputs maps
-    best, history and run_info to their paths (default: `run_outputs(outdir)`).
+    best, history, gate_history and run_info to their paths (default:
+    `run_outputs(outdir)`; a mapping without gate_history writes it to
+    ``outdir/gate_history.csv``). gate_history.csv is always written: one row
+    per gated epoch, only the header when gating is off.
     """
     from datetime import datetime
 
@@ -318,7 +392,7 @@ def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_h
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    trainer = Trainer(run, data, outdir, log, code_hash, execution)
+    trainer = Trainer(run, data, outdir, log, code_hash, execution, monitor)
     log(f"run config sha256 {trainer.sha[:16]}; {n_parameters(trainer.model):,} parameters; device {trainer.device}; "
         f"train {len(trainer.train.index)} / val {len(trainer.val.index)} images; {len(trainer.pairs)} hard-negative pairs")
     trainer.fit()
@@ -327,6 +401,9 @@ def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_h
     save_checkpoint(trainer.best_checkpoint(), out["best"])
     with atomic_path(out["history"]) as tmp:
         history_frame(trainer.history).to_csv(tmp, index=False, float_format="%.8g")
+    with atomic_path(out.get("gate_history", outdir / RUN_OUTPUTS["gate_history"])) as tmp:
+        frame = monitor.frame(trainer.gate_history, trainer.gates) if monitor else pd.DataFrame(columns=["epoch"])
+        frame.to_csv(tmp, index=False, float_format="%.8g")
     info = {
         "run": trainer.settings.name,
         "run_config": {**trainer.run, "train": {**trainer.run["train"], **asdict(trainer.x)}},
@@ -347,6 +424,9 @@ def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_h
         "best_epoch": trainer.best_epoch,
         "best_val_auroc": trainer.best_metric,
         "resumed_after_epoch": resumed_after,
+        "gates_every": trainer.gates.every,
+        "gated_epochs": [int(r["epoch"]) for r in trainer.gate_history],
+        "stopped_early": trainer.stopped_early,
         "n_train": len(trainer.train.index),
         "n_val": len(trainer.val.index),
         "n_hard_negative_pairs": len(trainer.pairs),

@@ -45,22 +45,47 @@ def file_sha256(path: str | Path) -> str:
 
 
 class RunScorer:
-    """p(lens) of (N, C, H, W) float32 images from a run's best.pt (loaded with weights_only=True)."""
+    """p(lens) of (N, C, H, W) float32 images from a run's best.pt (loaded with weights_only=True).
+
+    An ensemble's best.pt (`stronglens.train.ensemble`) scores with every
+    member and combines; its `logits` are logit(p) of the combined p, and
+    `model` is None (no single network to probe: embedding audits need a
+    trained run).
+    """
 
     def __init__(self, checkpoint: str | Path, device: torch.device | str = "cpu", batch: int = 256) -> None:
         ckpt = load_checkpoint(checkpoint)
         run = ckpt["run_config"]
         self.run = run
         self.device = pick_device(device) if isinstance(device, str) else device
-        self.model = build_model(run["model"], run["width"]).to(self.device)
-        self.model.load_state_dict(ckpt["model"])
-        self.model.eval()
+        self.members: list[torch.nn.Module] = []
+        self.combiner: dict | None = None
+        if "ensemble" in ckpt:
+            from stronglens.train.ensemble import combiner_of, member_models
+
+            self.members = member_models(ckpt["ensemble"]["members"], self.device)
+            self.combiner = combiner_of(ckpt)
+            self.model = None
+        else:
+            self.model = build_model(run["model"], run["width"]).to(self.device)
+            self.model.load_state_dict(ckpt["model"])
+            self.model.eval()
         self.batch = batch
         self.epoch = ckpt["epoch"]
         self.sha256 = file_sha256(checkpoint)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        return predict_logits(self.model, x, self.device, self.batch)
+        if self.combiner is None:
+            return predict_logits(self.model, x, self.device, self.batch)
+        from stronglens.train.ensemble import combine_probabilities, combined_logit
+
+        member = np.stack([predict_logits(m, x, self.device, self.batch) for m in self.members], axis=1)
+        return combined_logit(combine_probabilities(member, self.combiner))
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.logits(x)))
+        if self.combiner is None:
+            return 1.0 / (1.0 + np.exp(-self.logits(x)))
+        from stronglens.train.ensemble import combine_probabilities
+
+        member = np.stack([predict_logits(m, x, self.device, self.batch) for m in self.members], axis=1)
+        return combine_probabilities(member, self.combiner)
