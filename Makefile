@@ -50,7 +50,7 @@ run: setup
 
 # The whole experiment matrix (ablations, replicates, fine-tune, ensemble): config/matrix.yaml over the default.
 matrix: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml config/matrix.yaml all
+	$(BIN)/snakemake --cores $(CORES) all --configfile config/config.yaml config/matrix.yaml
 	$(BIN)/snakemake --configfile config/config.yaml config/matrix.yaml --report results/report.html
 	@echo "report: results/report.html"
 

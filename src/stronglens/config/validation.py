@@ -125,14 +125,16 @@ def replicate_names(name: str, run: dict) -> list[str]:
 
 
 def replicate_runs(config: dict, name: str) -> dict[str, dict]:
-    """Run `name` resolved, and its replicates: replicate k trains with seed + k - 1, all else equal; each records
-    `replicate_of` and `replicate` (1-based) when K > 1."""
+    """Run `name` resolved, and its replicates: replicate k (k = 2..K) trains with seed + k - 1, all else equal,
+    and records `replicate_of` (the run's name) and `replicate` (k). The run itself stays exactly as it was
+    (same keys, same hash), so adding replicates never retrains it."""
     base = resolve_run(config, name)
     names = replicate_names(name, config["runs"][name])
-    if len(names) == 1:
-        return {name: base}
-    return {rep: {**base, "name": rep, "seed": int(base.get("seed", 0)) + k, "replicate_of": name, "replicate": k + 1}
-            for k, rep in enumerate(names)}
+    runs = {name: base}
+    for k, rep in enumerate(names[1:], start=2):
+        runs[rep] = {**base, "name": rep, "seed": int(base.get("seed", 0)) + k - 1, "replicate_of": name,
+                     "replicate": k}
+    return runs
 
 
 PRETRAINED_RUN = "run:"

@@ -90,21 +90,23 @@ def experiments_table(pairs: list[tuple[dict, dict]], realism: dict[str, dict] |
 
 
 def with_replicate_summaries(rows: list[dict]) -> list[dict]:
-    """The rows, each replicated run's group followed by one summary row: 'mean +- std' (std over seeds, ddof 1)
-    of every numeric figure, the statuses counted (e.g. 'PASS 2/3, WARN 1/3'), shared settings kept."""
-    out: list[dict] = []
+    """The rows, each replicated run's group (the run itself and the rows whose `replicate_of` names it)
+    followed by one summary row: 'mean +- std' (std over seeds, ddof 1) of every numeric figure, the statuses
+    counted (e.g. 'PASS 2/3, WARN 1/3'), shared settings kept."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         if row.get("replicate_of"):
-            groups.setdefault(row["replicate_of"], []).append(row)
-    done: set[str] = set()
+            groups.setdefault(row["replicate_of"], [])
+    for row in rows:
+        base = row.get("replicate_of") or row["run"]
+        if base in groups:
+            groups[base].append(row)
+    out: list[dict] = []
     for row in rows:
         out.append(row)
-        base = row.get("replicate_of")
-        group = groups.get(base, [])
-        if base and base not in done and row is group[-1]:
-            out.append(replicate_summary(base, group))
-            done.add(base)
+        base = row.get("replicate_of") or row["run"]
+        if base in groups and row is groups[base][-1]:
+            out.append(replicate_summary(base, groups[base]))
     return out
 
 
