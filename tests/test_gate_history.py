@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import REPO, arc_image, gate_thresholds
+from helpers import REPO, gate_thresholds, write_pair_folder
 
 from stronglens.config.settings import SettingsError, as_dict, parse_settings
 from stronglens.config.validation import science_run
-from stronglens.data.interventions import radius_pix
 from stronglens.gates.training_history import (
     TRAINER_COLUMNS,
     GateMonitor,
@@ -43,25 +42,7 @@ SIZE = 24
 def write_folder(folder: Path, n_pairs: dict[str, int], seed: int = 0, core: float = 0.0, theta_px: float = 6.0) -> Path:
     """A paired preprocessed-like folder: ctrl = host + noise, stamp = ctrl + arc (+ a planted core bump of
     amplitude `core` on the positives: the core shortcut)."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    r = radius_pix((SIZE, SIZE))
-    bump = np.exp(-0.5 * (r / 1.5) ** 2)[None]
-    for split, n in n_pairs.items():
-        images, rows = [], []
-        for i in range(n):
-            host = 5.0 * np.exp(-0.5 * (r / 2.5) ** 2)
-            ctrl = (host[None] + rng.standard_normal((3, SIZE, SIZE))).astype(np.float32)
-            stamp = ctrl + arc_image(rng, theta_px, SIZE) + core * bump
-            theta = 0.6 + 2.2 * i / max(n - 1, 1)  # arcsec, across the gate bins
-            for label, img in ((1, stamp), (0, ctrl)):
-                images.append(img.astype(np.float32))
-                rows.append({"pair_id": f"{split}-{i}", "host_id": f"{split}-h{i}", "label": label,
-                             "sample_weight": 1.0, "sample_id": f"{split}-{i}:{label}", "theta_e_arcsec": theta,
-                             "psfsize_r": 1.2})
-        np.save(folder / f"{split}.npy", np.stack(images))
-        pd.DataFrame(rows).to_parquet(folder / f"{split}.index.parquet")
-    return folder
+    return write_pair_folder(folder, n_pairs, seed, SIZE, core, theta_px, theta_spread=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import REPO, arc_image
+from helpers import REPO, arc_image, write_pair_folder
 
 from stronglens.config.validation import science_run
 from stronglens.data.interventions import azimuthal_shuffle, core_mask, hard_negative, radius_pix, ring_index
@@ -28,22 +28,7 @@ SIZE = 24
 
 def write_folder(folder: Path, n_pairs: dict[str, int], seed: int = 0, size: int = SIZE) -> Path:
     """A preprocessed-like paired folder: ctrl = host + noise, stamp = ctrl + arc, per split."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    r = radius_pix((size, size))
-    for split, n in n_pairs.items():
-        images, rows = [], []
-        for i in range(n):
-            host = 5.0 * np.exp(-0.5 * (r / 2.5) ** 2)
-            ctrl = (host[None] + rng.standard_normal((3, size, size))).astype(np.float32)
-            stamp = ctrl + arc_image(rng)
-            for label, img in ((1, stamp), (0, ctrl)):
-                images.append(img)
-                rows.append({"pair_id": f"{split}-{i}", "host_id": f"{split}-h{i}", "label": label,
-                             "sample_weight": 1.0, "sample_id": f"{split}-{i}:{label}", "theta_e_arcsec": 1.5})
-        np.save(folder / f"{split}.npy", np.stack(images))
-        pd.DataFrame(rows).to_parquet(folder / f"{split}.index.parquet")
-    return folder
+    return write_pair_folder(folder, n_pairs, seed, size)
 
 
 @pytest.fixture(scope="module")
