@@ -51,6 +51,10 @@ def test_gate_table_holds_every_gate_of_the_json(workdir):
         assert gate["status"] in table
     experiments = (workdir / "results" / "figures" / "experiments.html").read_text()
     assert "tiny_paired" in experiments and "tiny_unpaired_mitigated" in experiments
+    sky = json.loads((workdir / "results" / "gates" / "tiny_sky_run.json").read_text())  # no pairs: N/A gates
+    sky_table = (workdir / "results" / "figures" / "tiny_sky_run" / "gates.html").read_text()
+    na = [g for g in sky["gates"].values() if g["status"] == "N/A"]
+    assert na and all((g.get("reason") or g.get("note")).split(":")[0] in sky_table for g in na)
 
 
 def test_pipeline_info_records_config_commit_and_versions(workdir):
@@ -148,7 +152,8 @@ def test_report_renders_every_figure_in_chromium(workdir, report_html):
             assert (entry["width"], entry["height"]) == png_size(png), png
             assert entry["caption"] > 0, f"{png} has no caption"
         n_runs = len(yaml.safe_load((workdir / CFG).read_text())["runs"])
-        assert sum(1 for e in decoded.values() if e["mime"] == "text/html") == n_runs + 1  # a gate table per run + experiments
+        # a gate table per run, the experiments table and the decision trees' page
+        assert sum(1 for e in decoded.values() if e["mime"] == "text/html") == n_runs + 2
         # Through the report's own navigation: a run's gallery, then the overview comparison.
         fig = workdir / "results" / "figures"
         for category, sub, label, png in (("2. Runs", "tiny_paired", "gallery", fig / "tiny_paired" / "gallery.png"),

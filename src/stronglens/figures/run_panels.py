@@ -170,9 +170,19 @@ def core_sensitivity(report: dict):
 
 
 def gates_frame(report: dict) -> pd.DataFrame:
-    """The gate table: one row per gate with value, thresholds, direction and status."""
+    """The gate table: one row per gate with value, thresholds, direction, status and a note (why a gate is
+    N/A; which gate fills the verdict's radial slot)."""
+    basis = report["verdict"].get("radial_basis")
+
+    def note(name: str, g: dict) -> str:
+        parts = [g.get("reason") or g.get("note") or ""] if g["status"] == "N/A" else []
+        if name == basis and name != "radial_lr_auc":
+            parts.append("fills the verdict's radial slot")
+        return "; ".join(p for p in parts if p)
+
     rows = [{"gate": name, "value": g["value"], "pass_threshold": g.get("pass_threshold"),
-             "fail_threshold": g.get("fail_threshold"), "direction": g["direction"], "status": g["status"]}
+             "fail_threshold": g.get("fail_threshold"), "direction": g["direction"], "status": g["status"],
+             "note": note(name, g)}
             for name, g in sorted(report["gates"].items())]
     return pd.DataFrame(rows)
 
