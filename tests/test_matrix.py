@@ -123,6 +123,8 @@ def test_the_experiments_table_summarises_replicates_as_mean_and_std():
     assert summary["auroc"] == f"{0.82:.4f} +- {np.std([0.8, 0.82, 0.84], ddof=1):.4f}"
     assert summary["core_lr_auc_status"] == "PASS 2/3, WARN 1/3" and summary["seed"] == "1,2,3"
     assert summary["dataset"] == "d"
+    rows[2]["n_pass"], rows[1]["n_pass"], rows[3]["n_pass"] = "3/5", "2/5", "3/5"
+    assert pd.DataFrame(with_replicate_summaries(rows)).iloc[-1]["n_pass"] == "3/5 x2, 2/5 x1"
 
 
 def test_a_fine_tune_parent_is_built_first_and_the_matrix_dry_runs(tmp_path):

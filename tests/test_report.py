@@ -54,7 +54,7 @@ def test_gate_table_holds_every_gate_of_the_json(workdir):
     sky = json.loads((workdir / "results" / "gates" / "tiny_sky_run.json").read_text())  # no pairs: N/A gates
     sky_table = (workdir / "results" / "figures" / "tiny_sky_run" / "gates.html").read_text()
     na = [g for g in sky["gates"].values() if g["status"] == "N/A"]
-    assert na and all((g.get("reason") or g.get("note")).split(":")[0] in sky_table for g in na)
+    assert na and all((g.get("reason") or g.get("note")).split(":")[0] in sky_table for g in na)  # every N/A says why
 
 
 def test_pipeline_info_records_config_commit_and_versions(workdir):

@@ -169,13 +169,18 @@ def core_sensitivity(report: dict):
     return fig
 
 
+def na_reason(gate: dict) -> str:
+    """Why a gate is N/A: its reason or note (`stronglens.gates.verdict` gives every N/A one)."""
+    return gate.get("reason") or gate.get("note") or "cannot be computed"
+
+
 def gates_frame(report: dict) -> pd.DataFrame:
     """The gate table: one row per gate with value, thresholds, direction, status and a note (why a gate is
     N/A; which gate fills the verdict's radial slot)."""
     basis = report["verdict"].get("radial_basis")
 
     def note(name: str, g: dict) -> str:
-        parts = [g.get("reason") or g.get("note") or ""] if g["status"] == "N/A" else []
+        parts = [na_reason(g)] if g["status"] == "N/A" else []
         if name == basis and name != "radial_lr_auc":
             parts.append("fills the verdict's radial slot")
         return "; ".join(p for p in parts if p)

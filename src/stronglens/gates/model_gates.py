@@ -110,8 +110,10 @@ def model_gates(score: Scorer, x: np.ndarray, index: pd.DataFrame, cfg: GateSett
     else:
         gates["arc_occlusion_drop"] = {**gate_record("arc_occlusion_drop", None, th), "note": "no positive with theta_E"}
     strata = theta_e_strata(p, labels, theta, cfg.theta_e_bins, cfg.min_positives_per_bin)
-    gates["theta_e_min_auroc"] = gate_record("theta_e_min_auroc", strata["min"], th)
-    gates["theta_e_spread"] = gate_record("theta_e_spread", strata["spread"], th)
+    empty = {} if strata["min"] is not None else {
+        "note": f"no theta_E bin holds {cfg.min_positives_per_bin} positives with a theta_E"}
+    gates["theta_e_min_auroc"] = {**gate_record("theta_e_min_auroc", strata["min"], th), **empty}
+    gates["theta_e_spread"] = {**gate_record("theta_e_spread", strata["spread"], th), **empty}
     reported["theta_e_bins"] = strata["bins"]
     reported["low_fpr"] = low_fpr(p, labels, cfg.low_fprs)
     reported["calibration"] = {"all": calibration(p, labels, cfg.ece_bins),

@@ -90,7 +90,7 @@ def evaluate_run(checkpoint: Path, folder: Path, paired_folder: Path | None, cfg
     for name in DATA_GATES:
         g = data["gates"][name]
         gates[name] = {**gate_record(name, g["auc"], cfg.thresholds), "folds": g.get("folds"), "n": g["n"],
-                       "fold_aucs": g["fold_aucs"], **({"reason": g["reason"]} if "reason" in g else {})}
+                       "fold_aucs": g["fold_aucs"], **{k: g[k] for k in ("reason", "note") if k in g}}
     x_val, index_val, _ = splits["val_split"]
     p_val = scorer(x_val)
     reported = result["reported"]

@@ -128,8 +128,9 @@ def replicate_summary(base: str, group: list[dict]) -> dict:
             summary[key] = ", ".join(f"{s} {n}/{len(values)}" for s, n in counts.items())
         elif all(v == values[0] for v in values):
             summary[key] = values[0]
-        else:
-            summary[key] = None
+        else:  # differing text (e.g. n_pass "2/5" and "3/5"): each value with its count
+            counts = pd.Series([str(v) for v in values]).value_counts()
+            summary[key] = ", ".join(f"{v} x{n}" for v, n in counts.items())
     return summary
 
 

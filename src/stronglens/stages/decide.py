@@ -1,11 +1,11 @@
-"""Rule decide: the lens team's two decision trees -> results/decision.json and results/decision.html.
+"""Rule decide: the lens team's two decision trees -> results/decision.json and results/figures/decision.html.
 
 python -m stronglens.stages.decide \\
     --reports results/gates/A1.json results/gates/B1.json ... \\
     [--realism results/realism/P4.json ...] \\
     [--selection results/selection/P4/completeness.parquet results/selection/P4/summary.json ...] \\
     [--config '<decisions JSON>'] [--code-hash H] \\
-    --out decision=results/decision.json page=results/decision.html
+    --out decision=results/decision.json page=results/figures/decision.html
 
 --reports: gates reports (results/gates/<run>.json), keyed by their ``run`` field; --realism: realism
 reports (results/realism/<run>.json), keyed by their ``run`` field; --selection: selection outputs of a
