@@ -60,6 +60,8 @@ def test_the_radial_gate_is_not_applicable_under_residual_preprocessing_never_pa
     radial = out["gates"]["radial_lr_auc"]
     assert radial["status"] == "N/A" and radial["value"] is None and "constant" in radial["reason"]
     assert out["gates"]["annulus_lr_auc"]["status"] == "PASS"  # the arcs are there to be found
+    # the known limit (docs/gates.md): a thin arc alone moves its ring's median enough for the check to fire
+    assert out["gates"]["radial_pre_lr_auc"]["value"] > 0.8
 
 
 def test_the_pre_subtraction_radial_check_passes_when_the_classes_do_not_differ():
