@@ -452,3 +452,19 @@ def test_the_train_stage_names_a_missing_declared_output(folder, tmp_path, capsy
         stage.main(["--run", str(settings), "--data", str(folder), "--out", f"best={tmp_path / 'b.pt'}",
                     f"history={tmp_path / 'h.csv'}"])
     assert "missing output 'run_info'" in capsys.readouterr().err
+
+
+def test_the_same_state_gives_the_same_checkpoint_bytes(tmp_path):
+    """torch.save to a file records the (random, temporary) file name in the archive; checkpoints must not."""
+    import hashlib
+
+    from stronglens.train.checkpoints import save_checkpoint
+
+    torch.manual_seed(0)
+    state = {"model": build_model("bottlenecked_resnet", width=4).state_dict(), "epoch": 2, "history": [{"a": 1.0}]}
+    digests = set()
+    for name in ("a/best.pt", "b/other-name.pt"):
+        save_checkpoint(state, tmp_path / name)
+        digests.add(hashlib.sha256((tmp_path / name).read_bytes()).hexdigest())
+    assert len(digests) == 1
+    assert load_checkpoint(tmp_path / "a/best.pt")["epoch"] == 2

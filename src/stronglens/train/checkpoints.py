@@ -8,6 +8,7 @@ per-epoch dicts), ``run_config`` and ``config_sha256``.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import torch
@@ -15,9 +16,24 @@ import torch
 from stronglens.storage.artifacts import atomic_path
 
 
+def checkpoint_bytes(state: dict) -> bytes:
+    """The checkpoint as bytes, serialised in memory.
+
+    `torch.save` to a file names the zip's records after that file (here a
+    random temporary name), so equal tensors gave different bytes; to a
+    buffer the record prefix is always ``archive``, so the same state gives
+    the same bytes and a checkpoint's SHA-256 identifies its content.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
 def save_checkpoint(state: dict, path: str | Path) -> None:
+    """Write `checkpoint_bytes(state)` to `path` atomically."""
+    data = checkpoint_bytes(state)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        Path(tmp).write_bytes(data)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
