@@ -149,3 +149,18 @@ def test_a_fine_tune_parent_is_built_first_and_the_matrix_dry_runs(tmp_path):
     assert counts["ensemble"] == 1 and counts["decide"] == 1 and counts["compare"] == 7
     assert counts["train"] == len(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["runs"]) + 4 + 3
     json.dumps(counts)
+
+
+def test_the_ensemble_stage_refuses_members_other_than_its_own_in_one_line(tmp_path, capsys):
+    from stronglens.stages import build_ensemble
+
+    a, b = member_file(tmp_path, "m1", 1), member_file(tmp_path, "m2", 2)
+    settings = tmp_path / "E.json"
+    settings.write_text(json.dumps({"name": "E", "seed": 0, "ensemble": {"members": ["m1", "zz"]}}))
+    outs = [f"{k}={tmp_path / k}" for k in ("best", "history", "run_info", "gate_history")]
+    with pytest.raises(SystemExit) as err:
+        build_ensemble.main(["--run", str(settings), "--members", str(a), str(b), "--data", str(tmp_path),
+                             "--out", *outs])
+    assert err.value.code == 2
+    assert "the ensemble names ['m1', 'zz']" in capsys.readouterr().err
+    assert not (tmp_path / "best").exists()  # nothing written

@@ -114,6 +114,8 @@ rule decide:
         code=code("decide"),
     log:
         job_log("decide"),
+    benchmark:
+        job_benchmark("decide")
     conda:
         "../envs/stronglens.yaml"
     shell:
