@@ -56,6 +56,11 @@ def manifests_of(path):
     return build_manifests([(str(path), read_shard(str(path)))], MCFG, seed=1)
 
 
+def pair_blobs(df, path, rows):
+    """check_pairs input for `rows` of a shard written at `path`: {(shard, row, label): (stamp, ctrl)}."""
+    return {(path, r, f"{path} row {r}"): (df.at[r, "stamp_npz"], df.at[r, "ctrl_stamp_npz"]) for r in rows}
+
+
 def test_manifests_are_paired_unpaired_and_spatially_split(shard_file):
     path, df = shard_file
     paired, unpaired = manifests_of(path)
@@ -85,8 +90,9 @@ def test_bad_corrupt_blob_fails_check_and_preprocess(shard_file, tmp_path):
     bad.at[3, "stamp_npz"] = bad.at[3, "stamp_npz"][:100]
     path = write_variant(tmp_path, bad)
     paired, _ = manifests_of(path)
-    report = check_pairs(paired, {(path, r): (bad.at[r, "stamp_npz"], bad.at[r, "ctrl_stamp_npz"]) for r in (2, 3)}, SHAPE, 1e4)
+    report = check_pairs(pair_blobs(bad, path, (2, 3)), SHAPE, 1e4)
     assert not report["passed"] and report["failures"][0]["where"] == f"{path} row 3"
+    assert report["failures"][0]["fields"] == ["stamp_npz"]
     outs = split_outputs(tmp_path)
     with pytest.raises(ValueError, match=r"row 3 field stamp_npz"):
         preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
@@ -102,8 +108,10 @@ def test_bad_nan_pixels(shard_file, tmp_path):
     bad.at[4, "ctrl_stamp_npz"] = encode_bands(img)
     path = write_variant(tmp_path, bad)
     paired, _ = manifests_of(path)
-    report = check_pairs(paired, {(path, 4): (bad.at[4, "stamp_npz"], bad.at[4, "ctrl_stamp_npz"])}, SHAPE, 1e4)
+    report = check_pairs(pair_blobs(bad, path, (4,)), SHAPE, 1e4)
     assert report["failures"][0]["failed"] == ["no_nan_inf"]
+    assert report["failures"][0]["fields"] == ["ctrl_stamp_npz"]
+    assert report["failures"][0]["details"][0]["found"] == "1 NaN/Inf pixels"
     outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 4 field ctrl_stamp_npz.*NaN"):
         preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
@@ -115,8 +123,10 @@ def test_bad_wrong_shape(shard_file, tmp_path):
     bad.at[5, "stamp_npz"] = encode_bands(np.ones((3, 60, 60), dtype=np.float32))
     path = write_variant(tmp_path, bad)
     paired, _ = manifests_of(path)
-    report = check_pairs(paired, {(path, 5): (bad.at[5, "stamp_npz"], bad.at[5, "ctrl_stamp_npz"])}, SHAPE, 1e4)
+    report = check_pairs(pair_blobs(bad, path, (5,)), SHAPE, 1e4)
     assert set(report["failures"][0]["failed"]) == {"shape_match", "expected_shape"}
+    shape_failure = next(d for d in report["failures"][0]["details"] if d["check"] == "expected_shape")
+    assert shape_failure["field"] == "stamp_npz" and shape_failure["found"] == "shape (3, 60, 60)"
     outs = split_outputs(tmp_path)
     with pytest.raises(ImageError, match=r"row 5 field stamp_npz: shape"):
         preprocess_manifest(paired, RAW_ROBUST, outs, SHAPE, {})
@@ -141,7 +151,7 @@ def missing_healpix(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("corrupt, message", [
-    (duplicate_host, r"duplicate host_id .*row 2.*row 7.*field host_id"),
+    (duplicate_host, r"row 2 and .*row 7: field host_id .*one host_id at positions more than 0.5\" apart"),
     (missing_healpix, r"row 9: field healpix_128 is missing"),
 ])
 def test_bad_rows_are_named(shard_file, tmp_path, corrupt, message):
@@ -280,7 +290,7 @@ def test_ingest_fills_ids_and_sky_keys_and_names_bad_input(shard_file, tmp_path)
     seed_schema = df[["stamp_npz", "ctrl_stamp_npz", "ra", "dec", "theta_e_arcsec", "psfsize_r", "psfdepth_r"]]
     out, notes = ingest_paired_parquet(write_variant(tmp_path, seed_schema, "user-7.parquet"))
     assert (out["brickname"] == df["brickname"]).all() and (out["healpix_128"] == df["healpix_128"]).all()
-    assert out["host_id"].iloc[4] == "user-7:4" and (out["tier"] == "A").all()
+    assert out["pair_id"].iloc[4] == "user-7:4" and out["host_id"].isna().all() and (out["tier"] == "A").all()
     assert any("healpix" in n for n in notes)
     with pytest.raises(IngestError, match=r"user-8.parquet: missing column.*field psfdepth_r"):
         ingest_paired_parquet(write_variant(tmp_path, seed_schema.drop(columns=["psfdepth_r"]), "user-8.parquet"))

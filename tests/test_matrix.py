@@ -157,7 +157,7 @@ def test_the_ensemble_stage_refuses_members_other_than_its_own_in_one_line(tmp_p
     a, b = member_file(tmp_path, "m1", 1), member_file(tmp_path, "m2", 2)
     settings = tmp_path / "E.json"
     settings.write_text(json.dumps({"name": "E", "seed": 0, "ensemble": {"members": ["m1", "zz"]}}))
-    outs = [f"{k}={tmp_path / k}" for k in ("best", "history", "run_info", "gate_history")]
+    outs = [f"{k}={tmp_path / k}" for k in ("best", "history", "run_info", "gate_history", "timing")]
     with pytest.raises(SystemExit) as err:
         build_ensemble.main(["--run", str(settings), "--members", str(a), str(b), "--data", str(tmp_path),
                              "--out", *outs])

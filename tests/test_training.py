@@ -235,16 +235,26 @@ def test_lr_warm_up_is_linear_per_step_and_the_cosine_continues_from_it():
 # -- the loop ----------------------------------------------------------------------------------------
 
 
-def test_same_config_and_seed_give_identical_history(folder, tmp_path):
+BYTE_IDENTICAL = ("best.pt", "last.pt", "history.csv", "gate_history.csv")
+
+
+def sha256_of(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_same_config_and_seed_give_byte_identical_artifacts(folder, tmp_path):
     run = run_config(hard_negatives={"ratio": 0.5}, core_dropout={"schedule": [{"radius": 3, "p": 0.5}]})
-    h = []
     for name in ("a", "b"):
         train_run(run, RunData(folder, folder), tmp_path / name, log=lambda *a: None)
-        h.append(pd.read_csv(tmp_path / name / "history.csv"))
-    assert list(h[0].columns) == list(HISTORY_COLUMNS) and len(h[0]) == 3
-    cols = [c for c in HISTORY_COLUMNS if c not in TIMING_COLUMNS]
-    pd.testing.assert_frame_equal(h[0][cols], h[1][cols], check_exact=True)
-    assert h[0]["train_loss"].nunique() == 3
+    h = pd.read_csv(tmp_path / "a" / "history.csv")
+    assert list(h.columns) == list(HISTORY_COLUMNS) and len(h) == 3 and h["train_loss"].nunique() == 3
+    for name in BYTE_IDENTICAL:
+        assert sha256_of(tmp_path / "a" / name) == sha256_of(tmp_path / "b" / name), name
+    timing = pd.read_csv(tmp_path / "a" / "timing.csv")  # wall times: only here
+    assert list(timing.columns) == list(TIMING_COLUMNS) and timing["epoch"].tolist() == [0, 1, 2]
+    assert (timing["epoch_time_s"] > 0).all() and (timing["images_per_s"] > 0).all()
 
 
 class Interrupted(Exception):
@@ -280,13 +290,9 @@ def test_an_interrupted_run_resumes_from_last_pt_to_the_same_weights(folder, tmp
     assert load_checkpoint(out / "last.pt")["epoch"] == 1
     info = train_run(run, RunData(folder, folder), out, log=lambda *a: None)
     assert info["resumed_after_epoch"] == 1
-    for name in ("best.pt", "last.pt"):
-        a, b = load_checkpoint(tmp_path / "straight" / name), load_checkpoint(out / name)
-        for key in a["model"]:
-            torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6)
-    cols = [c for c in HISTORY_COLUMNS if c not in TIMING_COLUMNS]
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "straight" / "history.csv")[cols],
-                                  pd.read_csv(out / "history.csv")[cols], rtol=1e-5)
+    for name in BYTE_IDENTICAL:  # on bytes: the resumed run is the uninterrupted one
+        assert sha256_of(tmp_path / "straight" / name) == sha256_of(out / name), name
+    assert pd.read_csv(out / "timing.csv")["epoch"].tolist() == [0, 1, 2, 3]  # epoch 2 timed once, after the resume
 
 
 def test_last_pt_of_another_config_is_not_resumed(folder, tmp_path):
@@ -413,7 +419,7 @@ def test_the_train_stage_sets_torch_threads_from_its_flag(folder, tmp_path):
     out = tmp_path / "run"
     stage.main(["--run", str(settings), "--data", str(folder), "--threads", "1", "--workers", "0", "--eval-batch", "16",
                 "--out", f"best={out / 'best.pt'}", f"history={out / 'history.csv'}", f"run_info={out / 'info.json'}",
-                f"gate_history={out / 'gate_history.csv'}"])
+                f"gate_history={out / 'gate_history.csv'}", f"timing={out / 'timing.csv'}"])
     info = json.loads((out / "info.json").read_text())
     assert (out / "best.pt").is_file() and (out / "history.csv").is_file() and (out / "last.pt").is_file()
     assert info["device"]["torch_threads"] == 1 and info["execution"]["threads"] == 1

@@ -43,14 +43,14 @@ rule check_splits:
 
 
 rule check_pairs:
-    """shape_match, not_identical, no_nan_inf, value_range, expected_shape on a sample of pairs."""
+    """shape_match, not_identical, no_nan_inf, value_range, expected_shape on every pair (or a sample)."""
     input:
         manifest=check_manifest,
         shards=shard_paths,
     output:
         path("check", check="pairs"),
     params:
-        sample=lambda wc: dataset_cfg(wc.dataset)["check_pairs_sample"],
+        sample=lambda wc: dataset_cfg(wc.dataset)["check_pairs_sample"] or "all",
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
         max_abs=lambda wc: dataset_cfg(wc.dataset)["max_abs_nmgy"],
         seed=config["seed"],

@@ -38,7 +38,7 @@ CAPTIONS = "../report"
 
 SPLITS = ["train", "val", "test"]  # stronglens.storage.split_store.SPLITS
 RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json",
-               "gate_history": "gate_history.csv"}  # stronglens.train.loop.RUN_OUTPUTS
+               "gate_history": "gate_history.csv", "timing": "timing.csv"}  # stronglens.train.loop.RUN_OUTPUTS
 RUN_FIGURES = ("training", "roc", "gates", "theta_e_auroc", "core_sensitivity", "gallery", "gate_history")
 SELECTION_FIGURES = ("selection_heatmaps", "selection_marginals", "selection_tornado", "selection_gallery", "selection_gap")
 DATA_GATES = ("core_lr_auc", "radial_lr_auc", "radial_pre_lr_auc", "annulus_lr_auc")  # stronglens.gates.verdict

@@ -112,6 +112,7 @@ rule ingest_cutouts:
         rows=shard_rows,
         root=cutout_root_arg,
         stamp=lambda wc: dataset_cfg(wc.dataset)["stamp_size"],
+        layout=lambda wc: dataset_cfg(wc.dataset)["layout"],
         code=code("ingest_cutouts"),
     log:
         job_log("ingest_cutouts", "{dataset}/part-{part}"),
@@ -121,7 +122,7 @@ rule ingest_cutouts:
         job_benchmark("ingest_cutouts", "{dataset}/part-{part}")
     shell:
         "python -m stronglens.stages.ingest_cutouts --catalog {input:q} --rows {params.rows} {params.root}"
-        " --stamp-size {params.stamp} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
+        " --stamp-size {params.stamp} --layout {params.layout} --code-hash {params.code} --out {output:q} > {log:q} 2>&1"
 
 
 rule survey_summary:
@@ -131,6 +132,7 @@ rule survey_summary:
     output:
         path("survey_summary"),
     params:
+        radius=lambda wc: dataset_cfg(wc.dataset)["host_match_arcsec"],
         code=code("survey_summary"),
     log:
         job_log("survey_summary", "{dataset}"),
@@ -139,4 +141,5 @@ rule survey_summary:
     benchmark:
         job_benchmark("survey_summary", "{dataset}")
     shell:
-        "python -m stronglens.stages.survey_summary --out {output:q} {input:q} > {log:q} 2>&1"
+        "python -m stronglens.stages.survey_summary --host-match-arcsec {params.radius} --out {output:q} {input:q}"
+        " > {log:q} 2>&1"

@@ -9,6 +9,7 @@ no stage rebuilds an output name from a folder. Standard library only.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,12 +59,15 @@ def read_outputs(ap: argparse.ArgumentParser, args: argparse.Namespace) -> dict[
 
 @contextmanager
 def user_error(ap: argparse.ArgumentParser, *errors: type[Exception]) -> Iterator[None]:
-    """Inside the block, an exception of the given types (a user's bad input) exits with its one-line message
-    (`ap.error`, status 2) instead of a traceback; anything else is a bug and keeps its traceback."""
+    """Inside the block, an exception of the given types (a user's bad input) prints one line,
+    ``<prog>: error: <message>``, to stderr and exits with status 2, instead of a traceback; anything else is
+    a bug and keeps its traceback (both land in the job's log)."""
     try:
         yield
     except errors as err:
-        ap.error(str(err))
+        message = " ".join(str(err).split())  # one line, whatever the message held
+        print(f"{ap.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def shard_stage_parser(doc: str | None, config_help: str) -> argparse.ArgumentParser:

@@ -1,8 +1,12 @@
 """Split and paired-integrity checks (docs/science.md section 4). A failed check fails its job.
 
 Each check returns a JSON-ready report with ``passed`` and the failing rows
-named by shard file and row, so nothing downstream runs on bad data and the
-log says exactly what to fix.
+named by the user's file and row (`stronglens.storage.shards.row_labels`),
+each failure with its check, field, what was found and what was expected, so
+nothing downstream runs on bad data and the log says exactly what to fix.
+By default every pair is checked (both images), so a bad stamp is found even
+when the unpaired manifest leaves its pair's stamp out; with a sample the
+report's ``coverage`` says which rows were not.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import pandas as pd
 
 from stronglens.core.rng import generator
 from stronglens.storage.blobs import BlobError, decode_bands
+from stronglens.storage.shards import row_labels
 
 
 def write_report_or_fail(report: dict, out: str, what: str) -> None:
@@ -37,10 +42,6 @@ SPATIAL_KEYS = {"bricks": "brickname", "healpix": "healpix_128", "hosts": "host_
 MAX_LISTED = 50
 
 
-def _where(row) -> str:
-    return f"{row['shard']} row {int(row['row'])}"
-
-
 def split_overlaps(manifest: pd.DataFrame) -> dict:
     """Bricks, HEALPix cells and hosts shared by every pair of splits, and rows missing coordinates."""
     report: dict = {"overlaps": {}, "missing_coordinates": []}
@@ -52,9 +53,10 @@ def split_overlaps(manifest: pd.DataFrame) -> dict:
             entry[name] = {"count": len(shared), "examples": sorted(map(str, shared))[:10]}
         report["overlaps"][f"{a}-{b}"] = entry
     missing = manifest[manifest[["ra", "dec", "brickname", "healpix_128"]].isna().any(axis=1)]
+    listed = missing.head(MAX_LISTED)
     report["missing_coordinates"] = [
-        {"where": _where(r), "fields": [c for c in ("ra", "dec", "brickname", "healpix_128") if pd.isna(r[c])]}
-        for _, r in missing.head(MAX_LISTED).iterrows()
+        {"where": where, "fields": [c for c in ("ra", "dec", "brickname", "healpix_128") if pd.isna(r[c])]}
+        for where, (_, r) in zip(row_labels(listed), listed.iterrows())
     ]
     report["n_missing_coordinates"] = int(len(missing))
     report["n_rows"] = int(len(manifest))
@@ -71,80 +73,103 @@ def check_splits(manifests: dict[str, pd.DataFrame]) -> dict:
 
 
 PAIR_CHECKS = ("shape_match", "not_identical", "no_nan_inf", "value_range", "expected_shape")
-
-
-def _pair_failures(stamp: np.ndarray, ctrl: np.ndarray, expected: tuple[int, int, int], max_abs: float) -> list[str]:
-    failed = []
-    if stamp.shape != ctrl.shape:
-        failed.append("shape_match")
-    elif np.array_equal(stamp, ctrl):
-        failed.append("not_identical")
-    if not (np.isfinite(stamp).all() and np.isfinite(ctrl).all()):
-        failed.append("no_nan_inf")
-    finite = [a[np.isfinite(a)] for a in (stamp, ctrl)]
-    if any(f.size and np.abs(f).max() > max_abs for f in finite):
-        failed.append("value_range")
-    if stamp.shape != expected or ctrl.shape != expected:
-        failed.append("expected_shape")
-    return failed
-
-
-def check_pairs(manifest: pd.DataFrame, blobs: dict[tuple[str, int], tuple[bytes, bytes]], expected_shape: tuple[int, int, int],
-                max_abs: float) -> dict:
-    """The five paired-integrity checks on the pairs in `blobs` (keyed by shard, row)."""
-    counts = {c: {"passed": 0, "failed": 0} for c in PAIR_CHECKS}
-    failures: list[dict] = []
-    for (shard, row), (stamp_blob, ctrl_blob) in blobs.items():
-        where = f"{shard} row {row}"
-        try:
-            stamp = decode_bands(stamp_blob, where=f"{where} field stamp_npz")
-            ctrl = decode_bands(ctrl_blob, where=f"{where} field ctrl_stamp_npz")
-        except BlobError as exc:
-            failed = list(PAIR_CHECKS)
-            failures.append({"where": where, "failed": failed, "error": str(exc)})
-        else:
-            failed = _pair_failures(stamp, ctrl, expected_shape, max_abs)
-            if failed:
-                failures.append({"where": where, "failed": failed})
-        for c in PAIR_CHECKS:
-            counts[c]["failed" if c in failed else "passed"] += 1
-    return {
-        "n_checked": len(blobs), "checks": counts, "failures": failures[:MAX_LISTED], "n_failed_rows": len(failures),
-        "expected_shape": list(expected_shape), "passed": not failures,
-    }
-
-
 IMAGE_CHECKS = ("no_nan_inf", "value_range", "expected_shape")
 
 
-def check_images(blobs: dict[tuple[str, int], bytes], expected_shape: tuple[int, int, int], max_abs: float) -> dict:
-    """The single-image checks (no pairs to compare) for an unpaired source such as cutouts."""
-    counts = {c: {"passed": 0, "failed": 0} for c in IMAGE_CHECKS}
+def _image_failures(img: np.ndarray, field: str, expected: tuple[int, int, int], max_abs: float) -> list[dict]:
+    """The single-image checks failed by one decoded image, each naming its field and what was expected."""
+    out = []
+    n_bad = int((~np.isfinite(img)).sum())
+    if n_bad:
+        out.append({"check": "no_nan_inf", "field": field, "found": f"{n_bad} NaN/Inf pixels", "expected": "finite pixels"})
+    finite = img[np.isfinite(img)]
+    if finite.size and np.abs(finite).max() > max_abs:
+        out.append({"check": "value_range", "field": field, "found": f"max |value| {float(np.abs(finite).max()):.4g}",
+                    "expected": f"|value| <= {max_abs:g} nmgy"})
+    if img.shape != expected:
+        out.append({"check": "expected_shape", "field": field, "found": f"shape {img.shape}", "expected": f"shape {expected}"})
+    return out
+
+
+def _pair_failures(stamp: np.ndarray, ctrl: np.ndarray, expected: tuple[int, int, int], max_abs: float) -> list[dict]:
+    """The pair checks failed by one decoded pair (fields ``stamp_npz`` / ``ctrl_stamp_npz``)."""
+    out = []
+    if stamp.shape != ctrl.shape:
+        out.append({"check": "shape_match", "field": "stamp_npz, ctrl_stamp_npz", "found": f"{stamp.shape} vs {ctrl.shape}",
+                    "expected": "equal shapes"})
+    elif np.array_equal(stamp, ctrl):
+        out.append({"check": "not_identical", "field": "stamp_npz, ctrl_stamp_npz", "found": "identical arrays",
+                    "expected": "a stamp that differs from its ctrl"})
+    for field, img in (("stamp_npz", stamp), ("ctrl_stamp_npz", ctrl)):
+        out += _image_failures(img, field, expected, max_abs)
+    return out
+
+
+def _tally(blobs: dict, checks: tuple[str, ...], judge) -> dict:
+    """Run `judge(key, value) -> [failure, ...]` on every entry; counts per check and the failing rows."""
+    counts = {c: {"passed": 0, "failed": 0} for c in checks}
     failures: list[dict] = []
-    for (shard, row), blob in blobs.items():
-        where = f"{shard} row {row}"
-        try:
-            img = decode_bands(blob, where=f"{where} field image_npz")
-        except BlobError as exc:
-            failed = list(IMAGE_CHECKS)
-            failures.append({"where": where, "failed": failed, "error": str(exc)})
-        else:
-            finite = img[np.isfinite(img)]
-            failed = [c for c, bad in (("no_nan_inf", finite.size != img.size),
-                                       ("value_range", finite.size and np.abs(finite).max() > max_abs),
-                                       ("expected_shape", img.shape != expected_shape)) if bad]
-            if failed:
-                failures.append({"where": where, "failed": failed})
-        for c in IMAGE_CHECKS:
+    for key, value in blobs.items():
+        found = judge(key, value)
+        failed = sorted({f["check"] for f in found}, key=checks.index)
+        if found:
+            failures.append({"where": key[2], "failed": failed, "fields": sorted({f["field"] for f in found}), "details": found})
+        for c in checks:
             counts[c]["failed" if c in failed else "passed"] += 1
-    return {"n_checked": len(blobs), "checks": counts, "failures": failures[:MAX_LISTED], "n_failed_rows": len(failures),
-            "expected_shape": list(expected_shape), "unpaired_source": True, "passed": not failures}
+    return {"n_checked": len(blobs), "checks": counts, "failures": failures[:MAX_LISTED], "n_failed_rows": len(failures)}
 
 
-def sample_pairs(manifest: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
-    """n distinct pairs (shard, row) drawn with a seeded generator; all of them if fewer."""
-    pairs = manifest.drop_duplicates(["shard", "row"])[["shard", "row"]]
-    if len(pairs) <= n:
+def _undecodable(checks: tuple[str, ...], field: str, err: BlobError) -> list[dict]:
+    return [{"check": c, "field": field, "found": str(err), "expected": "an NPZ of image_g, image_r, image_z"} for c in checks]
+
+
+def check_pairs(blobs: dict[tuple[str, int, str], tuple[bytes, bytes]], expected_shape: tuple[int, int, int],
+                max_abs: float) -> dict:
+    """The five paired-integrity checks on the pairs in `blobs`, keyed by (shard, row, label in the user's terms:
+    `stronglens.storage.shards.row_labels`). Every failure names its check, field, what was found and expected."""
+
+    def judge(key, value):
+        decoded = []
+        for field, blob in zip(("stamp_npz", "ctrl_stamp_npz"), value):
+            try:
+                decoded.append(decode_bands(blob, where=f"{key[2]} field {field}"))
+            except BlobError as err:
+                return _undecodable(PAIR_CHECKS, field, err)
+        return _pair_failures(*decoded, expected_shape, max_abs)
+
+    report = _tally(blobs, PAIR_CHECKS, judge)
+    return {**report, "expected_shape": list(expected_shape), "passed": report["n_failed_rows"] == 0}
+
+
+def check_images(blobs: dict[tuple[str, int, str], bytes], expected_shape: tuple[int, int, int], max_abs: float) -> dict:
+    """The single-image checks (no pairs to compare) for an unpaired source such as cutouts (field ``image_npz``)."""
+
+    def judge(key, blob):
+        try:
+            img = decode_bands(blob, where=f"{key[2]} field image_npz")
+        except BlobError as err:
+            return _undecodable(IMAGE_CHECKS, "image_npz", err)
+        return _image_failures(img, "image_npz", expected_shape, max_abs)
+
+    report = _tally(blobs, IMAGE_CHECKS, judge)
+    return {**report, "expected_shape": list(expected_shape), "unpaired_source": True, "passed": report["n_failed_rows"] == 0}
+
+
+def coverage(n_checked: int, n_total: int) -> str:
+    """What a check report covers, in words: every row, or a sample and where the other rows are checked."""
+    if n_checked >= n_total:
+        return f"every row: {n_checked} of {n_total} (both images of every pair, whichever the manifests use)"
+    return (f"a seeded sample of {n_checked} of {n_total} rows; the others are decoded and checked (no_nan_inf, "
+            "expected_shape) only when preprocessing reads them, so an image no manifest uses is not checked "
+            "(set check_pairs_sample: null to check every row)")
+
+
+def sample_pairs(manifest: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
+    """n distinct pairs (shard, row, and source_file/source_row where recorded) drawn with a seeded generator;
+    all of them if n is None or there are fewer."""
+    keep = [c for c in ("shard", "row", "source_file", "source_row") if c in manifest]
+    pairs = manifest.drop_duplicates(["shard", "row"])[keep]
+    if n is None or len(pairs) <= n:
         return pairs.reset_index(drop=True)
     idx = np.sort(generator(seed, "check_pairs").choice(len(pairs), size=n, replace=False))
     return pairs.iloc[idx].reset_index(drop=True)

@@ -6,11 +6,14 @@ with one labelled image per row, gives only the second, its rows as they are):
 * ``unpaired``: host-disjoint; within each split half of the hosts give their
   stamp and the other half their ctrl, so labels stay balanced and no host
   appears twice.
-Splits are re-derived here from a hash of spatial units (bricks and HEALPix
-cells joined into connected components, `spatial_units`), so bricks, cells and
-hosts are all disjoint between splits, whatever the input said. An
-optional stratified subsample keeps the label balance and the theta_E, PSF
-and depth bin distributions; it samples hosts, so pairs stay whole.
+A host is a sky position (`stronglens.data.hosts`): rows within the match
+radius share one ``host_id``. Splits are re-derived here from a hash of
+spatial units (bricks, HEALPix cells and hosts joined into connected
+components, `spatial_units`), so bricks, cells and hosts are all disjoint
+between splits, whatever the input said. An optional stratified subsample
+keeps the label balance and the theta_E, PSF and depth bin distributions; it
+samples hosts, so pairs and hosts stay whole. Errors name the user's file and
+row (`stronglens.storage.shards.row_labels`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 from stronglens.core.rng import generator, unit_hash
+from stronglens.data.hosts import HostError, assign_hosts
 from stronglens.data.settings import ManifestSettings
+from stronglens.storage.shards import row_labels
 
 THETA_E_BINS = (-np.inf, 0.75, 1.0, 1.5, 2.0, 2.5, np.inf)
 PSF_BINS = (-np.inf, 1.0, 1.2, 1.4, 1.6, np.inf)
@@ -44,7 +49,6 @@ def pairs_table(shards: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
         meta["row"] = np.arange(len(df), dtype=np.int64)
         frames.append(meta)
     table = pd.concat(frames, ignore_index=True)
-    _require_unique(table, "host_id")
     _require_unique(table, "pair_id")
     return table
 
@@ -52,33 +56,47 @@ def pairs_table(shards: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
 def _require_unique(table: pd.DataFrame, column: str) -> None:
     dup = table[table[column].duplicated(keep=False)]
     if len(dup):
-        first = dup.iloc[0]
-        where = ", ".join(f"{r.shard} row {r.row}" for r in dup.head(4).itertuples())
-        raise ManifestError(f"duplicate {column} {first[column]!r} in {len(dup)} rows ({where}): field {column}")
+        where = ", ".join(row_labels(dup.head(4)))
+        raise ManifestError(f"duplicate {column} {dup[column].iloc[0]!r} in {len(dup)} rows ({where}): field {column}")
+
+
+def _where(table: pd.DataFrame, i: int) -> str:
+    return row_labels(table.iloc[[i]])[0]
 
 
 def require_coordinates(table: pd.DataFrame) -> None:
     """Missing coordinates are an error, never a NaN split key."""
     for column in ("ra", "dec", "brickname", "healpix_128"):
-        bad = table[table[column].isna()]
+        bad = np.flatnonzero(table[column].isna().to_numpy())
         if len(bad):
-            r = bad.iloc[0]
-            raise ManifestError(f"{r['shard']} row {r['row']}: field {column} is missing ({len(bad)} rows in all)")
+            raise ManifestError(f"{_where(table, int(bad[0]))}: field {column} is missing ({len(bad)} rows in all)")
+
+
+def with_sky_hosts(table: pd.DataFrame, radius_arcsec: float) -> pd.DataFrame:
+    """`table` with ``host_id`` from the sky (`stronglens.data.hosts.assign_hosts`); contradicting ids stop it."""
+    try:
+        hosts = assign_hosts(table, radius_arcsec, lambda i: _where(table, i))
+    except HostError as err:
+        raise ManifestError(str(err)) from err
+    return table.assign(host_id=hosts)
 
 
 def spatial_units(table: pd.DataFrame, split_by: str) -> pd.Series:
-    """Connected components of the brick - HEALPix graph, named by their first `split_by` key.
+    """Connected components of the brick - HEALPix - host graph, named by their first `split_by` key.
 
     A HEALPix-128 cell (~0.46 deg) and a brick (~0.25 deg) do not nest, so
-    splitting by either alone lets the other straddle splits. Hosts linked by a
-    shared brick or a shared cell fall in one unit, so both come out disjoint.
+    splitting by either alone lets the other straddle splits; and one host's
+    rows can sit either side of a brick edge. Rows linked by a shared brick,
+    cell or host fall in one unit, so all three come out disjoint.
     """
     brick = pd.factorize(table["brickname"].astype(str))[0]
     cell = pd.factorize(table["healpix_128"].astype("int64"))[0]
+    host = pd.factorize(table["host_id"].astype(str))[0]
     comp = pd.Series(brick, index=table.index)
     while True:
         by_cell = comp.groupby(cell).transform("min")
-        new = by_cell.groupby(brick).transform("min")
+        by_host = by_cell.groupby(host).transform("min")
+        new = by_host.groupby(brick).transform("min")
         if new.equals(comp):
             break
         comp = new
@@ -99,10 +117,9 @@ def assign_splits(table: pd.DataFrame, split_by: str, fractions: dict[str, float
 def strata(table: pd.DataFrame) -> pd.Series:
     """Stratum label of each host: theta_E bin x PSF bin x depth quartile (open-ended outer bins)."""
     for column in STRATUM_COLUMNS[1:]:
-        bad = table[table[column].isna()]
+        bad = np.flatnonzero(table[column].isna().to_numpy())
         if len(bad):
-            r = bad.iloc[0]
-            raise ManifestError(f"{r['shard']} row {r['row']}: field {column} is missing, so the row has no stratum")
+            raise ManifestError(f"{_where(table, int(bad[0]))}: field {column} is missing, so the row has no stratum")
     te = pd.cut(table["theta_e_arcsec"], THETA_E_BINS, include_lowest=True).astype(str)
     te = te.where(table["theta_e_arcsec"].notna(), "no-lens")  # negatives of unpaired sources
     psf = pd.cut(table["psfsize_r"], PSF_BINS).astype(str)
@@ -111,13 +128,16 @@ def strata(table: pd.DataFrame) -> pd.Series:
 
 
 def subsample_hosts(table: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """Keep `fraction` of the hosts of every (split, stratum), at least one per non-empty stratum."""
+    """Keep `fraction` of the hosts of every (split, stratum), at least one per non-empty stratum; a host's
+    stratum is its first row's, and a kept host keeps all its rows."""
     rng = generator(seed, "manifest:subsample")
+    first = table.assign(stratum=strata(table)).drop_duplicates("host_id")
     keep = []
-    for _, group in table.groupby(["split", strata(table)], sort=True):
+    for _, group in first.groupby(["split", "stratum"], sort=True):
         n = max(1, int(round(fraction * len(group))))
-        keep.append(group.iloc[np.sort(rng.choice(len(group), size=n, replace=False))])
-    return pd.concat(keep).sort_values(["shard", "row"]).reset_index(drop=True)
+        keep.append(group["host_id"].iloc[np.sort(rng.choice(len(group), size=n, replace=False))])
+    kept = table[table["host_id"].isin(pd.concat(keep))]
+    return kept.sort_values(["shard", "row"]).reset_index(drop=True)
 
 
 def _samples(pairs: pd.DataFrame, label: int, tier_weights: dict[str, float]) -> pd.DataFrame:
@@ -140,14 +160,18 @@ def paired_manifest(pairs: pd.DataFrame, tier_weights: dict[str, float]) -> pd.D
 
 
 def unpaired_manifest(pairs: pd.DataFrame, tier_weights: dict[str, float], seed: int) -> pd.DataFrame:
-    """Host-disjoint, label-balanced within each split: each host gives its stamp or its ctrl."""
+    """Host-disjoint, label-balanced by host within each split: half of the hosts give the stamps of all their
+    pairs, the other half their ctrls (one sample per pair either way), so no galaxy appears with both labels."""
     rng = generator(seed, "manifest:unpaired")
     parts = []
     for _, group in pairs.groupby("split", sort=True):
-        order = rng.permutation(len(group))
-        half = len(group) // 2
-        parts.append(_samples(group.iloc[np.sort(order[:half])], 1, tier_weights))
-        parts.append(_samples(group.iloc[np.sort(order[half:])], 0, tier_weights))
+        hosts = pd.unique(group["host_id"])
+        order = rng.permutation(len(hosts))
+        half = len(hosts) // 2
+        stamp_hosts = set(hosts[np.sort(order[:half])])
+        gives_stamp = group["host_id"].isin(stamp_hosts).to_numpy()
+        parts.append(_samples(group[gives_stamp], 1, tier_weights))
+        parts.append(_samples(group[~gives_stamp], 0, tier_weights))
     return pd.concat(parts).sort_values(["shard", "row"]).reset_index(drop=True)
 
 
@@ -165,6 +189,7 @@ def build_manifests(shards: list[tuple[str, pd.DataFrame]], cfg: ManifestSetting
     """(paired, unpaired) manifests from pair shards and a dataset's manifest settings."""
     pairs = pairs_table(shards)
     require_coordinates(pairs)
+    pairs = with_sky_hosts(pairs, cfg.host_match_arcsec)
     pairs["split"] = assign_splits(pairs, cfg.split_by, cfg.splits, seed)
     if cfg.subsample is not None:
         pairs = subsample_hosts(pairs, cfg.subsample, seed)

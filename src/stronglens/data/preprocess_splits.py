@@ -22,10 +22,14 @@ import torch
 from stronglens.data.normalise import preprocess_and_rings
 from stronglens.data.settings import PreprocessSettings
 from stronglens.storage.artifacts import write_parquet
-from stronglens.storage.shards import iter_shard_images
+from stronglens.storage.shards import iter_shard_images, row_labels
 from stronglens.storage.split_store import atomic_split_arrays
 
 BATCH = 512
+
+
+class PreprocessInputError(ValueError):
+    """A manifest that cannot be preprocessed as asked (e.g. a split the outputs need is empty)."""
 
 
 def preprocess_manifest(manifest: pd.DataFrame, pp: PreprocessSettings, outputs: dict[str, tuple[Path, ...]],
@@ -36,15 +40,16 @@ def preprocess_manifest(manifest: pd.DataFrame, pp: PreprocessSettings, outputs:
     counts = manifest["split"].value_counts().to_dict()
     missing = [s for s in outputs if counts.get(s, 0) == 0]
     if missing:
-        raise ValueError(f"split(s) {missing} are empty in the manifest: field split")
+        raise PreprocessInputError(f"split(s) {missing} are empty in the manifest: field split")
     profiles = {s: (paths[2], None) for s, paths in outputs.items() if len(paths) > 2}
     ring_shape = (expected_shape[0], expected_shape[-1] // 2 + 1)
+    names = row_labels(manifest)
     with atomic_split_arrays(outputs, counts, expected_shape) as arrays, \
             atomic_split_arrays(profiles, counts, ring_shape) as rings:
         for positions, images in iter_shard_images(manifest, expected_shape):
             for start in range(0, len(positions), BATCH):
                 pos = positions[start : start + BATCH]
-                labels = [f"{manifest.at[p, 'shard']} row {manifest.at[p, 'row']}" for p in pos]
+                labels = [f"{names[p]} field {manifest.at[p, 'image_column']}" for p in pos]
                 y, prof = preprocess_and_rings(torch.from_numpy(images[start : start + BATCH]), pp, labels)
                 y, prof = y.numpy(), prof.numpy()
                 for split in np.unique(manifest.loc[pos, "split"]):

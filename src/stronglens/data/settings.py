@@ -28,10 +28,12 @@ class ManifestSettings:
 
     split_by: ``brick`` or ``healpix`` (the spatial unit a split is drawn per);
     splits: split name -> fraction (sum 1); subsample: fraction of hosts kept,
-    or None for all; tier_weights: tier -> sample weight (unitless).
+    or None for all; tier_weights: tier -> sample weight (unitless);
+    host_match_arcsec: rows closer than this on the sky (arcsec) are one host (`stronglens.data.hosts`).
     """
 
     split_by: str
     splits: Mapping[str, float]
     subsample: float | None
     tier_weights: Mapping[str, float]
+    host_match_arcsec: float = 0.5

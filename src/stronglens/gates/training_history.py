@@ -26,7 +26,8 @@ runs 0.3 above the train loss). `epoch_gates` computes one such row:
 
 `gate_columns(cfg)` lists a row's keys in order (the header of
 ``gate_history.csv``); the Trainer adds ``train_loss``, ``val_loss``,
-``loss_gap``, ``gate_time_s`` and ``stop_reason``. `stop_reason` applies the
+``loss_gap`` and ``stop_reason`` (the time a gated epoch's gates took goes to
+the run's ``timing.csv``, so the gate history is byte-reproducible). `stop_reason` applies the
 configured `StopCriteria` to a row.
 
 Determinism: every draw is seeded from the run seed through
@@ -58,7 +59,7 @@ from stronglens.train.settings import StopCriteria, TrainGateSettings
 
 Scorer = Callable[[np.ndarray], np.ndarray]  # (N, C, H, W) float32 -> p(lens) in [0, 1]
 DATA_GATE_NAMES = ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc")
-TRAINER_COLUMNS = ("train_loss", "val_loss", "loss_gap", "gate_time_s", "stop_reason")
+TRAINER_COLUMNS = ("train_loss", "val_loss", "loss_gap", "stop_reason")
 SCORE_CHUNK = 1024  # images masked and scored per call
 
 
@@ -323,19 +324,15 @@ class GateMonitor:
 
     def row(self, trainer, epoch: int, train_loss: float, val_loss: float) -> dict:
         """The gate row of `epoch` (after its validation pass, whose logits it reuses) with the losses."""
-        import time
-
         from stronglens.gates.training_inputs import training_time_sample
 
-        t0 = time.perf_counter()
         sample = training_time_sample(trainer.train, trainer.s, trainer.seed, epoch, paired=trainer.hard,
                                       pairs=trainer.pairs if trainer.hard is not None else None,
                                       clip=trainer.settings.clip, max_samples=trainer.gates.max_samples)
         p_val = None if trainer.val_logits is None else 1.0 / (1.0 + np.exp(-trainer.val_logits[self.rows]))
         row = epoch_gates(epoch, sample, trainer.score, trainer.val, trainer.gates, trainer.seed, val_rows=self.rows,
                           val_pairs=self.val_pairs, clip=trainer.settings.clip, p_val=p_val)
-        row.update(train_loss=train_loss, val_loss=val_loss, loss_gap=val_loss - train_loss,
-                   gate_time_s=time.perf_counter() - t0)
+        row.update(train_loss=train_loss, val_loss=val_loss, loss_gap=val_loss - train_loss)
         return row
 
     def stop(self, row: dict, history: list[dict], criteria: StopCriteria) -> str | None:

@@ -1,7 +1,7 @@
 """Rule ensemble: member runs' best.pt -> results/runs/<ensemble>/{best.pt, history.csv, run_info.json, ...}.
 
 python -m stronglens.stages.build_ensemble --run results/settings/runs/E.json --members A/best.pt B/best.pt \
-    --data results/data/D/PAIRING/MODE --out best=... history=... run_info=... [gate_history=...] \
+    --data results/data/D/PAIRING/MODE --out best=... history=... run_info=... gate_history=... timing=... \
     [--device auto --batch 256]
 
 --run is the ensemble run's resolved settings (its `ensemble` block names the
@@ -32,7 +32,7 @@ from stronglens.train.ensemble import (
     load_members,
     member_models,
 )
-from stronglens.train.loop import HISTORY_COLUMNS, RUN_OUTPUTS
+from stronglens.train.loop import HISTORY_COLUMNS, RUN_OUTPUTS, TIMING_COLUMNS
 from stronglens.train.scoring import pick_device, predict_logits
 
 
@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     p_val = combine_probabilities(logits, combiner)
     for name in ("history", *(k for k in RUN_OUTPUTS if k not in ("best", "history", "run_info"))):
         with atomic_path(out[name]) as tmp:
-            Path(tmp).write_text(",".join(HISTORY_COLUMNS) + "\n" if name == "history" else "epoch\n")
+            header = {"history": HISTORY_COLUMNS, "timing": TIMING_COLUMNS}.get(name, ("epoch",))
+            Path(tmp).write_text(",".join(header) + "\n")
     member_auroc = {n: float(roc_auc_score(labels, logits[:, k])) for k, n in enumerate(names)}
     info = {"run": run["name"], "run_config": run, "config_sha256": config_sha256(run), "code_hash": args.code_hash,
             "ensemble": {"combine": combiner["combine"], "weights": [float(w) for w in combiner["weights"]],

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from stronglens.config.settings import as_dict
-from stronglens.config.stage_cli import read_settings, stage_parser
+from stronglens.config.stage_cli import read_settings, stage_parser, user_error
 from stronglens.core.provenance import provenance
 from stronglens.data.manifest import ManifestError, build_manifests
 from stronglens.data.settings import ManifestSettings
@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("shards", nargs="+")
     args = ap.parse_args(argv)
     cfg = read_settings(ap, ManifestSettings, args.config, "--config")
-    paired, unpaired = build_manifests([(p, read_shard(p)) for p in args.shards], cfg, args.seed)
+    with user_error(ap, ManifestError):
+        paired, unpaired = build_manifests([(p, read_shard(p)) for p in args.shards], cfg, args.seed)
     meta = provenance({"manifest": as_dict(cfg), "seed": args.seed}, args.code_hash)
     write_parquet(paired, args.paired, meta)
     write_parquet(unpaired, args.unpaired, meta)

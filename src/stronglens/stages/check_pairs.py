@@ -1,9 +1,9 @@
-"""Rule check_pairs: the five paired-integrity checks on a sample of pairs; fails on any failure.
+"""Rule check_pairs: the five paired-integrity checks on every pair (or a seeded sample); fails on any failure.
 
 For an unpaired source (cutouts) the manifest holds single images: then the
 single-image checks (no_nan_inf, value_range, expected_shape) run instead.
 
-python -m stronglens.stages.check_pairs --manifest manifest-paired.parquet --sample 100 --seed S \
+python -m stronglens.stages.check_pairs --manifest manifest-paired.parquet --sample all|N --seed S \
     --stamp-size 64 --max-abs 1e4 --out pairs.json
 """
 
@@ -14,13 +14,23 @@ import argparse
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stronglens.data.integrity import check_images, check_pairs, sample_pairs, write_report_or_fail
+from stronglens.data.integrity import check_images, check_pairs, coverage, sample_pairs, write_report_or_fail
+from stronglens.storage.shards import row_labels
+
+
+def sample_size(text: str) -> int | None:
+    """--sample: ``all`` (None) or a positive number of pairs."""
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'all' nor a positive integer")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True)
-    ap.add_argument("--sample", type=int, default=100)
+    ap.add_argument("--sample", type=sample_size, default=None, help="'all' (default) or a number of pairs")
     ap.add_argument("--seed", type=int, required=True)
     ap.add_argument("--stamp-size", type=int, required=True)
     ap.add_argument("--max-abs", type=float, required=True)
@@ -28,21 +38,20 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     manifest = pd.read_parquet(args.manifest)
     picks = sample_pairs(manifest, args.sample, args.seed)
+    n_total = int(len(manifest.drop_duplicates(["shard", "row"])))
     shape = (3, args.stamp_size, args.stamp_size)
-    if "image_npz" in set(manifest["image_column"]):  # unpaired source: single-image checks
-        blobs = {}
-        for shard, group in picks.groupby("shard", sort=True):
-            column = pq.read_table(shard, columns=["image_npz"]).column("image_npz")
-            blobs.update({(shard, int(r)): column[int(r)].as_py() for r in group["row"]})
-        write_report_or_fail(check_images(blobs, shape, args.max_abs), args.out, "check_pairs (single images)")
-        return
+    single = "image_npz" in set(manifest["image_column"])  # unpaired source: single-image checks
+    columns = ["image_npz"] if single else ["stamp_npz", "ctrl_stamp_npz"]
     blobs = {}
     for shard, group in picks.groupby("shard", sort=True):
-        table = pq.read_table(shard, columns=["stamp_npz", "ctrl_stamp_npz"])
-        for row in group["row"]:
-            blobs[(shard, int(row))] = (table.column("stamp_npz")[int(row)].as_py(), table.column("ctrl_stamp_npz")[int(row)].as_py())
-    report = check_pairs(picks, blobs, shape, args.max_abs)
-    write_report_or_fail(report, args.out, f"check_pairs ({report['n_failed_rows']} of {report['n_checked']} pairs)")
+        table = pq.read_table(shard, columns=columns)
+        for row, label in zip(group["row"], row_labels(group)):
+            values = tuple(table.column(c)[int(row)].as_py() for c in columns)
+            blobs[(shard, int(row), label)] = values[0] if single else values
+    report = check_images(blobs, shape, args.max_abs) if single else check_pairs(blobs, shape, args.max_abs)
+    report["coverage"] = coverage(report["n_checked"], n_total)
+    what = "images" if single else "pairs"
+    write_report_or_fail(report, args.out, f"check_pairs ({report['n_failed_rows']} of {report['n_checked']} {what} failed)")
 
 
 if __name__ == "__main__":

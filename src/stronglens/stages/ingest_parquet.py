@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 
+from stronglens.config.stage_cli import user_error
 from stronglens.core.provenance import provenance
 from stronglens.storage.artifacts import write_parquet
-from stronglens.survey.ingest import ingest_paired_parquet
+from stronglens.survey.ingest import IngestError, ingest_paired_parquet
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,7 +19,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--code-hash", default=None)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    df, notes = ingest_paired_parquet(args.input)
+    with user_error(ap, IngestError):
+        df, notes = ingest_paired_parquet(args.input)
     for note in notes:
         print(f"{args.input}: {note}")
     write_parquet(df, args.out, provenance({"input": args.input, "filled": notes}, args.code_hash))

@@ -10,10 +10,13 @@ from __future__ import annotations
 import pandas as pd
 
 from stronglens.config.settings import as_dict
-from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser
+from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser, user_error
 from stronglens.core.provenance import provenance
-from stronglens.data.preprocess_splits import preprocess_manifest
+from stronglens.data.normalise import PreprocessError
+from stronglens.data.preprocess_splits import PreprocessInputError, preprocess_manifest
 from stronglens.data.settings import PreprocessSettings
+from stronglens.storage.blobs import BlobError
+from stronglens.storage.shards import ImageError
 from stronglens.storage.split_store import SPLITS
 
 OUTPUTS = tuple(name for split in SPLITS for name in (split, f"{split}_index", f"{split}_profile"))
@@ -28,8 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     pp = read_settings(ap, PreprocessSettings, args.config, "--config")
     out = read_outputs(ap, args)
     outputs = {s: (out[s], out[f"{s}_index"], out[f"{s}_profile"]) for s in SPLITS}
-    counts = preprocess_manifest(pd.read_parquet(args.manifest), pp, outputs, (3, args.stamp_size, args.stamp_size),
-                                 provenance({"preprocessing": as_dict(pp)}, args.code_hash))
+    with user_error(ap, BlobError, ImageError, PreprocessError, PreprocessInputError):
+        counts = preprocess_manifest(pd.read_parquet(args.manifest), pp, outputs, (3, args.stamp_size, args.stamp_size),
+                                     provenance({"preprocessing": as_dict(pp)}, args.code_hash))
     print(f"preprocessed {counts}")
 
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser
+from stronglens.config.stage_cli import read_outputs, read_settings, stage_parser, user_error
 from stronglens.gates.training_history import GateMonitor
+from stronglens.storage.split_store import TrainingDataError
 from stronglens.train.execution import ExecutionSettings
 from stronglens.train.loop import RUN_OUTPUTS, RunData, train_run
 from stronglens.train.settings import RunSettings
@@ -51,8 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     out = read_outputs(ap, args)
     data = RunData(Path(args.data), Path(args.paired) if args.paired else None,
                    Path(args.pretrained_checkpoint) if args.pretrained_checkpoint else None)
-    info = train_run(run, data, out["best"].parent, args.code_hash, command=[sys.executable, "-m", __spec__.name, *sys.argv[1:]],
-                     execution=execution_from(args), outputs=out, monitor=GateMonitor())
+    with user_error(ap, TrainingDataError):
+        info = train_run(run, data, out["best"].parent, args.code_hash,
+                         command=[sys.executable, "-m", __spec__.name, *sys.argv[1:]],
+                         execution=execution_from(args), outputs=out, monitor=GateMonitor())
     print(f"best val AUROC {info['best_val_auroc']:.4f} at epoch {info['best_epoch']}")
 
 

@@ -9,23 +9,45 @@ per-epoch dicts), ``run_config`` and ``config_sha256``.
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from stronglens.storage.artifacts import atomic_path
 
 
+def canonical(obj: Any) -> Any:
+    """`obj` rebuilt with fresh dicts, lists and tuples and every string interned (tensors kept as they are).
+
+    Pickle shares an object it has seen by identity, so a state whose history
+    was partly loaded from last.pt (its strings distinct objects from the
+    code's literals) pickled to other bytes than the same values built in one
+    run. Rebuilt this way, equal values give the same pickle.
+    """
+    if isinstance(obj, dict):
+        return {canonical(k): canonical(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    if type(obj) is tuple:
+        return tuple(canonical(v) for v in obj)
+    if type(obj) is str:
+        return sys.intern(obj)
+    return obj
+
+
 def checkpoint_bytes(state: dict) -> bytes:
-    """The checkpoint as bytes, serialised in memory.
+    """The checkpoint as bytes, serialised in memory from its `canonical` form.
 
     `torch.save` to a file names the zip's records after that file (here a
     random temporary name), so equal tensors gave different bytes; to a
-    buffer the record prefix is always ``archive``, so the same state gives
-    the same bytes and a checkpoint's SHA-256 identifies its content.
+    buffer the record prefix is always ``archive``. With the canonical form,
+    the same state gives the same bytes however it was reached (in one run, or
+    killed and resumed), so a checkpoint's SHA-256 identifies its content.
     """
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(canonical(state), buffer)
     return buffer.getvalue()
 
 

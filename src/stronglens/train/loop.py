@@ -2,16 +2,22 @@
 
 `train_run(run, data, outdir)` trains the model a resolved run config names
 on the preprocessed arrays of its dataset / pairing / mode and writes
-``best.pt``, ``history.csv``, ``gate_history.csv`` and ``run_info.json`` into
-`outdir`. After every epoch it writes ``last.pt`` (model, optimizer, scaler,
-best weights, history, gate history and the run config's SHA-256) and, every
-``checkpoint_every`` epochs, ``checkpoints/epoch-NNN.pt``; neither is a
-declared Snakemake output, so they survive a killed job. A rerun resumes from
+``best.pt``, ``history.csv``, ``gate_history.csv``, ``timing.csv`` and
+``run_info.json`` into `outdir`. After every epoch it writes ``last.pt``
+(model, optimizer, scaler, best weights, history, gate history and the run
+config's SHA-256) with ``last.timing.csv`` beside it and, every
+``checkpoint_every`` epochs, ``checkpoints/epoch-NNN.pt``; none is a declared
+Snakemake output, so they survive a killed job. A rerun resumes from
 ``last.pt`` when its config hash matches, redoing the interrupted epoch.
 
 Reproducibility: model init, sample order, hard negatives, augmentation and
 the global torch RNG (dropout) are reseeded from (seed, epoch) at every
-epoch, so a resumed run follows the uninterrupted one exactly on CPU.
+epoch, so a resumed run follows the uninterrupted one exactly on CPU. Wall
+times live only in ``timing.csv`` (`TIMING_COLUMNS`), never in a checkpoint,
+the history or the gate history, and checkpoints are serialised with fixed
+record names (`stronglens.train.checkpoints`): on CPU the same config and
+seed give byte-identical ``best.pt``, ``last.pt``, ``history.csv`` and
+``gate_history.csv``, killed and resumed or not.
 
 Gates during training (``train.gates``, `stronglens.gates.training_history`):
 with ``gates.every`` = N > 0, after the validation of every N-th epoch and of
@@ -58,8 +64,9 @@ from stronglens.train.models import backbone_modules, build_model
 from stronglens.train.scoring import pick_device, predict_logits
 from stronglens.train.settings import RunSettings, TrainSettings
 
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_auroc", "lr", "epoch_time_s", "images_per_s")
-TIMING_COLUMNS = ("epoch_time_s", "images_per_s")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "val_auroc", "lr")
+TIMING_COLUMNS = ("epoch", "epoch_time_s", "images_per_s", "gate_time_s")  # seconds, images per second of training
+TIMING_SIDECAR = "last.timing.csv"  # the timing rows of the epochs in last.pt (undeclared, like last.pt)
 
 
 class TrainingError(RuntimeError):
@@ -157,6 +164,7 @@ class Trainer:
         self.start_epoch, self.best_metric, self.best_epoch = 0, -math.inf, -1
         self.best_model = cpu_state(self.model)
         self.history: list[dict] = []
+        self.timing: list[dict] = []
         self.gate_history: list[dict] = []
         self.stopped_early: dict | None = None
         self.val_logits: np.ndarray | None = None
@@ -207,6 +215,10 @@ class Trainer:
         self.gate_history = list(ckpt.get("gate_history", []))
         self.stopped_early = ckpt.get("stopped_early")
         self.start_epoch = ckpt["epoch"] + 1
+        sidecar = last.parent / TIMING_SIDECAR
+        if sidecar.is_file():  # wall times of the epochs kept; a lost sidecar only loses timing
+            timing = pd.read_csv(sidecar)
+            self.timing = timing[timing["epoch"] < self.start_epoch].to_dict("records")
         self.log(f"resumed from {last} after epoch {ckpt['epoch']}")
         return True
 
@@ -323,26 +335,33 @@ class Trainer:
             val_loss, val_auroc = self.evaluate(self.val)
             if val_auroc > self.best_metric:
                 self.best_metric, self.best_epoch, self.best_model = val_auroc, epoch, cpu_state(self.model)
-            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": val_auroc, "lr": lr,
-                   "epoch_time_s": time.perf_counter() - t0, "images_per_s": seen / t_train}
+            row = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": val_auroc, "lr": lr}
             self.history.append(row)
+            timing = {"epoch": epoch, "epoch_time_s": time.perf_counter() - t0, "images_per_s": seen / t_train,
+                      "gate_time_s": float("nan")}
+            self.timing.append(timing)
             reason = None
             final = epoch == self.s.epochs - 1 or (patience is not None and epoch - self.best_epoch >= patience)
             if self.gates.due(epoch, final):
+                t_gate = time.perf_counter()
                 gate = self.monitor.row(self, epoch, train_loss, val_loss)
+                timing["gate_time_s"] = time.perf_counter() - t_gate
                 reason = self.monitor.stop(gate, self.gate_history, self.gates.stop)
                 gate["stop_reason"] = reason or ""
                 self.gate_history.append(gate)
                 self.log(f"gates after epoch {epoch}: " + " ".join(
                     f"{k}={gate[k]:.4g}" for k in ("core_lr_auc", "radial_lr_auc", "annulus_lr_auc", "auroc",
-                                                   "theta_e_min_auroc", "core_reliance", "hardneg_mean_p", "gate_time_s")))
+                                                   "theta_e_min_auroc", "core_reliance", "hardneg_mean_p"))
+                    + f" in {timing['gate_time_s']:.1f} s")
                 if reason:
                     self.stopped_early = {"epoch": epoch, "reason": reason}
             save_checkpoint(self.state(epoch), last)
+            write_timing(self.timing, self.outdir / TIMING_SIDECAR)
             every = self.s.checkpoint_every
             if every and (epoch + 1) % every == 0:
                 save_checkpoint(self.state(epoch), self.outdir / "checkpoints" / f"epoch-{epoch:03d}.pt")
-            self.log(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+            self.log(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in {**row, **timing}.items()
+                              if k != "gate_time_s" or not math.isnan(v)))
             if reason:
                 self.log(f"stopped early after epoch {epoch}: gate stop criterion {reason}")
                 break
@@ -356,6 +375,14 @@ def history_frame(history: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(history, columns=list(HISTORY_COLUMNS))
 
 
+def write_timing(rows: list[dict], path: Path) -> None:
+    """The wall-time rows (`TIMING_COLUMNS`; gate_time_s empty for an epoch without gates) as CSV, atomically."""
+    from stronglens.storage.artifacts import atomic_path
+
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows, columns=list(TIMING_COLUMNS)).to_csv(tmp, index=False, float_format="%.6g")
+
+
 def device_info(device: torch.device) -> dict:
     info = {"type": device.type, "torch_threads": torch.get_num_threads()}
     if device.type == "cuda":
@@ -364,7 +391,7 @@ def device_info(device: torch.device) -> dict:
 
 
 RUN_OUTPUTS = {"best": "best.pt", "history": "history.csv", "run_info": "run_info.json",
-               "gate_history": "gate_history.csv"}
+               "gate_history": "gate_history.csv", "timing": "timing.csv"}
 
 
 def run_outputs(outdir: str | Path) -> dict[str, Path]:
@@ -378,10 +405,10 @@ def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_h
     """Train (or resume) one run and write its outputs; returns run_info.
 
     outdir holds the resumable state (last.pt, checkpoints/); outputs maps
-    best, history, gate_history and run_info to their paths (default:
-    `run_outputs(outdir)`; a mapping without gate_history writes it to
-    ``outdir/gate_history.csv``). gate_history.csv is always written: one row
-    per gated epoch, only the header when gating is off.
+    best, history, gate_history, timing and run_info to their paths (default:
+    `run_outputs(outdir)`; a mapping without gate_history or timing writes it
+    into `outdir`). gate_history.csv is always written: one row per gated
+    epoch, only the header when gating is off.
     """
     from datetime import datetime
 
@@ -404,6 +431,7 @@ def train_run(run: RunSettings | dict, data: RunData, outdir: str | Path, code_h
     with atomic_path(out.get("gate_history", outdir / RUN_OUTPUTS["gate_history"])) as tmp:
         frame = monitor.frame(trainer.gate_history, trainer.gates) if monitor else pd.DataFrame(columns=["epoch"])
         frame.to_csv(tmp, index=False, float_format="%.8g")
+    write_timing(trainer.timing, Path(out.get("timing", outdir / RUN_OUTPUTS["timing"])))
     info = {
         "run": trainer.settings.name,
         "run_config": {**trainer.run, "train": {**trainer.run["train"], **asdict(trainer.x)}},
