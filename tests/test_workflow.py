@@ -18,6 +18,12 @@ from helpers import REPO, SNAKEMAKE, dry_run_with, job_counts, scratch_workflow,
 from stronglens.storage.artifacts import read_parquet_metadata
 
 
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_all_builds_the_survey(workdir):
     cfg = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
     ds = cfg["datasets"]["tiny"]
@@ -289,42 +295,40 @@ def test_compare_target_is_paired_on_one_sample_and_unpaired_across_samples(work
 
 
 def test_a_killed_training_job_resumes_with_rerun_incomplete(tmp_path):
-    """SIGKILL snakemake and its job mid-run; --rerun-incomplete resumes from last.pt to the weights of a straight run."""
+    """SIGKILL snakemake and its job mid-run; --rerun-incomplete resumes from last.pt to the bytes of a straight run
+    of the same config in another folder."""
     import signal
     import time
 
-    import torch
-
-    wd = scratch_workflow(tmp_path / "wf")
-    cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())
-    run = {**cfg["runs"]["tiny_paired"], "train": {"epochs": 30}}
-    cfg["runs"] = {"straight": run, "killed": run}  # identical but for the name
-    cfg["selection"]["runs"] = []
-    cfg["realism"]["runs"] = []
-    (wd / "config" / "kill.yaml").write_text(yaml.safe_dump(cfg))
+    folders = {}
+    for name in ("straight", "killed"):
+        wd = folders[name] = scratch_workflow(tmp_path / name)
+        cfg = yaml.safe_load((wd / "config" / "test.yaml").read_text())
+        cfg["runs"] = {"r": {**cfg["runs"]["tiny_paired"], "train": {"epochs": 30}}}
+        cfg["selection"]["runs"] = []
+        cfg["realism"]["runs"] = []
+        (wd / "config" / "kill.yaml").write_text(yaml.safe_dump(cfg))
     base = ["--configfile", "config/kill.yaml", "--cores", "2"]
-    proc = snakemake(wd, *base, "results/runs/straight/best.pt")
+    proc = snakemake(folders["straight"], *base, "results/runs/r/best.pt")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    wd = folders["killed"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    job = subprocess.Popen([*SNAKEMAKE, *base, "results/runs/killed/best.pt"], cwd=wd, env=env, start_new_session=True,
+    job = subprocess.Popen([*SNAKEMAKE, *base, "results/runs/r/best.pt"], cwd=wd, env=env, start_new_session=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last = wd / "results" / "runs" / "killed" / "last.pt"
+    last = wd / "results" / "runs" / "r" / "last.pt"
     deadline = time.time() + 300
     while not last.exists() and time.time() < deadline and job.poll() is None:
         time.sleep(0.02)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait()
-    assert last.exists() and not (wd / "results" / "runs" / "killed" / "best.pt").exists()
+    assert last.exists() and not (wd / "results" / "runs" / "r" / "best.pt").exists()
     assert snakemake(wd, *base, "--unlock").returncode == 0  # a killed Snakemake leaves its lock behind
-    proc = snakemake(wd, *base, "--rerun-incomplete", "results/runs/killed/best.pt")
+    proc = snakemake(wd, *base, "--rerun-incomplete", "results/runs/r/best.pt")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    info = json.loads((wd / "results" / "runs" / "killed" / "run_info.json").read_text())
+    info = json.loads((wd / "results" / "runs" / "r" / "run_info.json").read_text())
     assert info["resumed_after_epoch"] is not None and info["resumed_after_epoch"] < 29
-    a = torch.load(wd / "results" / "runs" / "straight" / "best.pt", weights_only=True)
-    b = torch.load(wd / "results" / "runs" / "killed" / "best.pt", weights_only=True)
-    assert a["epoch"] == b["epoch"]
-    for key in a["model"]:
-        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6)
+    for name in ("best.pt", "last.pt", "history.csv", "gate_history.csv"):  # on bytes: the resumed job is the straight one
+        assert sha256_of(folders["straight"] / "results" / "runs" / "r" / name) == sha256_of(wd / "results" / "runs" / "r" / name), name
 
 
 def test_one_gate_target_builds_only_what_it_needs(tmp_path):
@@ -403,7 +407,9 @@ def test_real_parquet_shards_run_through_the_data_stages(tmp_path):
     shards = sorted((wd / "results" / "data" / "real" / "pairs").glob("part-*.parquet"))
     assert len(shards) == 2
     ingested = pd.read_parquet(shards[1])
-    assert ingested["host_id"].str.startswith("real-001:").all() and ingested["healpix_128"].notna().all()
+    assert ingested["host_id"].isna().all() and ingested["healpix_128"].notna().all()  # hosts come from the sky
+    manifest = pd.read_parquet(wd / "results" / "data" / "real" / "manifest-paired.parquet")
+    assert manifest["host_id"].str.startswith("sky:real-00").all() and manifest["host_id"].nunique() == 30
     gates = json.loads((wd / "results" / "gates" / "data" / "real-raw_robust.json").read_text())
     assert gates["pairings"]["paired"]["n_samples"] == 60
 
@@ -430,7 +436,8 @@ def test_a_failed_pair_check_stops_everything_downstream(tmp_path):
     proc = snakemake(wd, "--configfile", "bad.yaml", "--cores", "1", "results/gates/data/real-raw_robust.json")
     assert proc.returncode != 0
     log = (wd / "results" / "logs" / "check_pairs" / "real.log").read_text()
-    assert "pairs/part-0.parquet row 4" in log and "no_nan_inf" in log  # the ingested copy of bad.parquet
+    assert f"{tmp_path / 'bad.parquet'} row 4" in log and "no_nan_inf" in log  # the user's file, not the ingested copy
+    assert '"fields": [\n        "ctrl_stamp_npz"' in log
     ingested = pd.read_parquet(wd / "results" / "data" / "real" / "pairs" / "part-0.parquet", columns=["source_file", "source_row"])
     assert ingested.at[4, "source_file"].endswith("bad.parquet") and ingested.at[4, "source_row"] == 4
     assert not (wd / "results" / "checks" / "real" / "pairs.json").exists()
@@ -446,7 +453,7 @@ def test_real_data_path_that_matches_nothing_fails_at_start(tmp_path):
 
 
 def write_cutout_fixture(folder: Path, n: int = 40) -> Path:
-    """A catalog + one cutout per row (101x101): half .npz (H, W, 3), half FITS (3, H, W)."""
+    """A catalog + one cutout per row (101x101), half .npz, half FITS, every array (H, W, 3): the default layout hwc."""
     import numpy as np
     from astropy.io import fits
     from helpers import validated
@@ -466,7 +473,7 @@ def write_cutout_fixture(folder: Path, n: int = 40) -> Path:
         if i % 2:
             np.savez(folder / name, cutout=np.moveaxis(img, 0, -1))
         else:
-            fits.PrimaryHDU(img).writeto(folder / name)
+            fits.PrimaryHDU(np.moveaxis(img, 0, -1)).writeto(folder / name)
         rows.append({"galaxy_id": f"g{i:03d}", "cutout_path": name, "ra": r["ra"], "dec": r["dec"], "label": label,
                      "psfsize_r": r["psfsize_r"], "psfdepth_r": r["psfdepth_r"],
                      "theta_e_arcsec": r["theta_e_arcsec"] if label else float("nan")})
@@ -590,3 +597,61 @@ def test_a_realism_setting_reruns_only_the_audits_and_what_reads_them(workdir, t
     assert counts == {"all": 1, "experiments": 1, "figures_compare": 1, "pipeline_info": 1}
     counts = dry_run_with(workdir, tmp_path, lambda c: c["realism"].update(batch=17, device="cpu"))
     assert counts == {}
+
+
+def test_two_clean_runs_in_two_folders_give_byte_identical_artifacts(workdir, tmp_path):
+    """config/test.yaml from scratch in a second folder: the same checkpoints, histories and gates."""
+    runs = ("tiny_paired", "tiny_unpaired_mitigated")
+    wd = scratch_workflow(tmp_path / "second")
+    proc = snakemake(wd, "--configfile", "config/test.yaml", "--cores", "2", *(f"results/gates/{r}.json" for r in runs))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for run in runs:
+        a, b = workdir / "results" / "runs" / run, wd / "results" / "runs" / run
+        for name in ("best.pt", "last.pt", "history.csv", "gate_history.csv"):
+            assert sha256_of(a / name) == sha256_of(b / name), f"{run}/{name}"
+        gates = [json.loads((w / "results" / "gates" / f"{run}.json").read_text()) for w in (workdir, wd)]
+        assert gates[0]["checkpoint"]["sha256"] == sha256_of(a / "best.pt")  # the gates name the model by content
+        for g in gates:
+            g.pop("seconds")
+        assert gates[0] == gates[1], run
+
+
+def readme_block(marker: str) -> str:
+    """The fenced code between `<!-- marker: start -->` and `<!-- marker: end -->` in the README."""
+    text = (REPO / "README.md").read_text()
+    body = text.split(f"<!-- {marker}: start -->", 1)[1].split(f"<!-- {marker}: end -->", 1)[0]
+    return body.strip().split("\n", 1)[1].rsplit("```", 1)[0]
+
+
+def test_the_readme_own_data_recipe_runs(tmp_path):
+    """The README's "Your own data" steps, followed literally on config/test.yaml."""
+    from helpers import validated
+
+    from stronglens.storage.artifacts import write_parquet
+    from stronglens.survey.synthetic.survey import simulate_shard
+
+    home = tmp_path / "home"  # step 1: the user's shards in the seeds' schema, in ~/data/paired/
+    (home / "data" / "paired").mkdir(parents=True)
+    block = validated({"datasets": {"s": {"source": "synthetic", "n_pairs": 40, "shard_size": 40,
+                                          "footprint": {"n_fields": 20, "field_radius_deg": 0.05}}}})["datasets"]["s"]
+    df = simulate_shard(block, "s", 0, seed=11)[["stamp_npz", "ctrl_stamp_npz", "ra", "dec", "theta_e_arcsec",
+                                                   "psfsize_r", "psfdepth_r"]]
+    write_parquet(df.iloc[:20], home / "data" / "paired" / "part-000.parquet")
+    write_parquet(df.iloc[20:], home / "data" / "paired" / "part-001.parquet")
+    wd = scratch_workflow(tmp_path / "wf")  # step 2: copy the config, replace the runs' dataset block by the README's
+    lines = (wd / "config" / "test.yaml").read_text().splitlines()
+    start = lines.index("  tiny:")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() and not lines[i].startswith("    "))
+    recipe = readme_block("own-data-recipe").rstrip("\n").splitlines()
+    (wd / "my.yaml").write_text("\n".join(lines[:start] + recipe + lines[end:]) + "\n")
+    assert yaml.safe_load((wd / "my.yaml").read_text())["datasets"]["tiny"]["source"] == "parquet"
+    env = {**os.environ, "HOME": str(home), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for command in readme_block("own-data-commands").strip().splitlines():  # step 3, as printed
+        args = command.split()
+        assert args[0] == "snakemake"
+        done = subprocess.run([*SNAKEMAKE, *args[1:]], cwd=wd, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stderr[-4000:])
+    gates = json.loads((wd / "results" / "gates" / "tiny_paired.json").read_text())
+    assert gates["run"] == "tiny_paired" and gates["verdict"]["n_critical_pass"] >= 0
+    ingested = pd.read_parquet(wd / "results" / "data" / "tiny" / "pairs" / "part-1.parquet", columns=["source_file"])
+    assert ingested["source_file"].eq(str(home / "data" / "paired" / "part-001.parquet")).all()
