@@ -155,6 +155,17 @@ def check_images(blobs: dict[tuple[str, int, str], bytes], expected_shape: tuple
     return {**report, "expected_shape": list(expected_shape), "unpaired_source": True, "passed": report["n_failed_rows"] == 0}
 
 
+def merge_reports(reports: list[dict], expected_shape: tuple[int, int, int], single: bool) -> dict:
+    """One check report from per-shard ones (`check_pairs` / `check_images` on each shard's rows)."""
+    checks = IMAGE_CHECKS if single else PAIR_CHECKS
+    counts = {c: {k: sum(r["checks"][c][k] for r in reports) for k in ("passed", "failed")} for c in checks}
+    failures = [f for r in reports for f in r["failures"]][:MAX_LISTED]
+    n_failed = sum(r["n_failed_rows"] for r in reports)
+    merged = {"n_checked": sum(r["n_checked"] for r in reports), "checks": counts, "failures": failures,
+              "n_failed_rows": n_failed, "expected_shape": list(expected_shape)}
+    return {**merged, **({"unpaired_source": True} if single else {}), "passed": n_failed == 0}
+
+
 def coverage(n_checked: int, n_total: int) -> str:
     """What a check report covers, in words: every row, or a sample and where the other rows are checked."""
     if n_checked >= n_total:

@@ -6,7 +6,8 @@ and, when asked for, ``<split>.profile.npy`` (N x C x R, float32: the
 azimuthal median of the normalised image at integer radii 0..H // 2, before
 any profile subtraction; the radial data gate reads it).
 Memory stays bounded by one shard: each shard is read once, its images
-normalised in batches and written into the split arrays in place. Arrays are
+normalised in batches and written into the split arrays in place, whose
+pages are written out and released after every shard (`release_pages`). Arrays are
 written to temporary files and renamed only when every image has passed, so a
 failure never leaves a partial array behind.
 """
@@ -23,7 +24,7 @@ from stronglens.data.normalise import preprocess_and_rings
 from stronglens.data.settings import PreprocessSettings
 from stronglens.storage.artifacts import write_parquet
 from stronglens.storage.shards import iter_shard_images, row_labels
-from stronglens.storage.split_store import atomic_split_arrays
+from stronglens.storage.split_store import atomic_split_arrays, release_pages
 
 BATCH = 512
 
@@ -57,6 +58,8 @@ def preprocess_manifest(manifest: pd.DataFrame, pp: PreprocessSettings, outputs:
                     arrays[split][split_pos[pos[sel]]] = y[sel]
                     if split in rings:
                         rings[split][split_pos[pos[sel]]] = prof[sel]
+            release_pages(arrays)  # memory bounded by one shard, not by the dataset
+            release_pages(rings)
     for split, (_, index_path, *_) in outputs.items():
         write_parquet(manifest[manifest["split"] == split].reset_index(drop=True), index_path, provenance)
     return {s: int(counts[s]) for s in outputs}

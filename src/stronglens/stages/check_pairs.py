@@ -10,11 +10,19 @@ python -m stronglens.stages.check_pairs --manifest manifest-paired.parquet --sam
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from stronglens.data.integrity import check_images, check_pairs, coverage, sample_pairs, write_report_or_fail
+from stronglens.data.integrity import (
+    check_images,
+    check_pairs,
+    coverage,
+    merge_reports,
+    sample_pairs,
+    write_report_or_fail,
+)
 from stronglens.storage.shards import row_labels
 
 
@@ -41,17 +49,26 @@ def main(argv: list[str] | None = None) -> None:
     n_total = int(len(manifest.drop_duplicates(["shard", "row"])))
     shape = (3, args.stamp_size, args.stamp_size)
     single = "image_npz" in set(manifest["image_column"])  # unpaired source: single-image checks
-    columns = ["image_npz"] if single else ["stamp_npz", "ctrl_stamp_npz"]
-    blobs = {}
-    for shard, group in picks.groupby("shard", sort=True):
-        table = pq.read_table(shard, columns=columns)
-        for row, label in zip(group["row"], row_labels(group)):
-            values = tuple(table.column(c)[int(row)].as_py() for c in columns)
-            blobs[(shard, int(row), label)] = values[0] if single else values
-    report = check_images(blobs, shape, args.max_abs) if single else check_pairs(blobs, shape, args.max_abs)
+    check = check_images if single else check_pairs
+    reports = [check(blobs, shape, args.max_abs) for blobs in shard_blobs(picks, single)]
+    report = merge_reports(reports, shape, single)
     report["coverage"] = coverage(report["n_checked"], n_total)
     what = "images" if single else "pairs"
     write_report_or_fail(report, args.out, f"check_pairs ({report['n_failed_rows']} of {report['n_checked']} {what} failed)")
+
+
+def shard_blobs(picks: pd.DataFrame, single: bool) -> Iterator[dict]:
+    """The picked rows' blobs, one shard at a time ({(shard, row, label): blob or (stamp, ctrl)}): memory is
+    bounded by one shard, whatever the dataset's size."""
+    columns = ["image_npz"] if single else ["stamp_npz", "ctrl_stamp_npz"]
+    for shard, group in picks.groupby("shard", sort=True):
+        table = pq.read_table(shard, columns=columns)
+        blobs = {}
+        for row, label in zip(group["row"], row_labels(group)):
+            values = tuple(table.column(c)[int(row)].as_py() for c in columns)
+            blobs[(shard, int(row), label)] = values[0] if single else values
+        yield blobs
+        del table, blobs
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import torch
 
 from stronglens.config.settings import as_dict
 from stronglens.config.stage_cli import read_settings, stage_parser
+from stronglens.core.progress import progress
 from stronglens.core.provenance import provenance
 from stronglens.data.normalise import preprocess_with
 from stronglens.data.settings import PreprocessSettings
@@ -73,14 +74,14 @@ def main(argv: list[str] | None = None) -> None:
     plan = [(v, {**VARIANTS[v], **main}, cfg.prior, main_model) for v in variants]
     plan += [(f"prior:{p}", main, p, main_model) for p in cfg.also_priors if p != cfg.prior]
     plan += [(f"source:{m}", source_model_variant(m, pool), cfg.prior, m) for m in cfg.source_models[1:]]
-    for variant, change, prior, model in plan:
-        for _, cell in cells.iterrows():
-            args_cell = {**common, "prior": PRIORS[prior], "variant": change}
-            if hosts is None:
-                df = run_cell(cell, npix=args.stamp, **args_cell)
-            else:
-                df = run_cell_on_hosts(cell, cfg.grid, hosts=hosts, **args_cell)
-            frames.append(df.assign(variant=variant, prior=prior, source_model=model))
+    steps = [(step, cell) for step in plan for _, cell in cells.iterrows()]
+    for (variant, change, prior, model), cell in progress(steps, desc=f"shard {args.shard}", unit="cell"):
+        args_cell = {**common, "prior": PRIORS[prior], "variant": change}
+        if hosts is None:
+            df = run_cell(cell, npix=args.stamp, **args_cell)
+        else:
+            df = run_cell_on_hosts(cell, cfg.grid, hosts=hosts, **args_cell)
+        frames.append(df.assign(variant=variant, prior=prior, source_model=model))
     out = pd.concat(frames, ignore_index=True)
     record = {"selection": as_dict(cfg), "preprocessing": as_dict(pp), "psf": as_dict(psf), "shard": args.shard,
               "checkpoint_sha256": scorer.sha256}

@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 import time
 
+import pandas as pd
+
 from stronglens.config.settings import as_dict
 from stronglens.config.stage_cli import read_settings, shard_stage_parser
+from stronglens.core.progress import chunked, progress
 from stronglens.core.provenance import provenance
 from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
 from stronglens.survey.settings import SkySettings
 from stronglens.survey.standin import simulate_sky_rows
+
+CHUNK = 100  # stamps simulated at once: memory is bounded by a chunk, and progress is reported per chunk
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +30,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = read_settings(ap, SkySettings, args.config, "--config")
     t0 = time.perf_counter()
-    df = simulate_sky_rows(cfg, args.dataset, range(*args.rows), args.seed, load_library(args.library))
+    library = load_library(args.library)
+    parts = []
+    with progress(total=args.rows[1] - args.rows[0], desc=f"{args.dataset} rows {args.rows[0]}-{args.rows[1]}",
+                  unit="stamp") as bar:
+        for rows in chunked(range(*args.rows), CHUNK):
+            parts.append(simulate_sky_rows(cfg, args.dataset, rows, args.seed, library))
+            bar.update(len(rows))
+    df = pd.concat(parts, ignore_index=True)
     meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": as_dict(cfg)}, args.code_hash)
     write_parquet(df, args.out, meta)
     logging.info("wrote %d stamps (%d lenses) to %s in %.1f s", len(df), int(df["label"].sum()), args.out,

@@ -113,6 +113,19 @@ def hard_negative_pairs(paired: SplitData) -> np.ndarray:
     return np.stack([pos.loc[both].to_numpy(), neg.loc[both].to_numpy()], axis=1).astype(np.int64)
 
 
+def release_pages(arrays: dict[str, np.ndarray]) -> None:
+    """Write the memmaps' dirty pages to their files and drop them from this process's resident memory
+    (msync, then madvise DONTNEED): the pages a writer has filled would otherwise count in its RSS until the
+    end, so its peak memory grew with the dataset rather than with one shard."""
+    import mmap
+
+    for arr in arrays.values():
+        arr.flush()
+        handle = getattr(arr, "_mmap", None)
+        if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+            handle.madvise(mmap.MADV_DONTNEED)
+
+
 @contextmanager
 def atomic_split_arrays(outputs: dict[str, tuple], counts: dict, shape: tuple[int, ...]):
     """Temporary float32 .npy memmaps (counts[split],) + shape per split (`outputs[split][0]`), renamed onto

@@ -36,7 +36,6 @@ number; micro-batches accumulate gradients up to ``batch_size`` samples.
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC
@@ -49,6 +48,7 @@ from sklearn.metrics import roc_auc_score
 
 from stronglens.config.settings import as_dict, parse_settings
 from stronglens.config.validation import science_run
+from stronglens.core.progress import progress
 from stronglens.core.provenance import config_sha256
 from stronglens.core.rng import generator
 from stronglens.storage.split_store import (
@@ -253,8 +253,8 @@ class Trainer:
         steps, step = max(1, sum(mb.step for mb in plan)), 0
         self.set_lr(epoch, 0, steps)
         self.opt.zero_grad(set_to_none=True)
-        tty = sys.stderr.isatty()
-        for b, ((x, y, w, idx), mb) in enumerate(zip(batches, plan, strict=True)):
+        bar = progress(zip(batches, plan, strict=True), total=len(plan), desc=f"epoch {epoch}", unit="batch")
+        for b, ((x, y, w, idx), mb) in enumerate(bar):
             if not torch.isfinite(x).all():
                 bad = idx[~torch.isfinite(x).flatten(1).all(1)].tolist()
                 raise TrainingError(f"non-finite input at epoch {epoch} batch {b}: sample indices {bad[:5]} "
@@ -273,10 +273,8 @@ class Trainer:
                     self.set_lr(epoch, step, steps)
             total += float(loss_sum.detach())
             seen += len(y)
-            if tty:
-                print(f"\repoch {epoch} batch {b + 1}/{len(plan)} loss {total / seen:.4f}", end="", file=sys.stderr)
-        if tty:
-            print(file=sys.stderr)
+            bar.set_postfix_str(f"loss {total / seen:.4f}", refresh=False)
+        bar.close()
         return total / max(seen, 1), seen
 
     def set_lr(self, epoch: int, step: int, steps: int) -> None:
