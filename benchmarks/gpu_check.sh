@@ -9,7 +9,7 @@
 #   1. engine    benchmarks/bench_injection.py at batch 1024, eager and compiled (this engine only)
 #   2. train     benchmarks/bench_train.py at 101x101, bf16 AMP, channels-last, loader workers, for the
 #                bottlenecked ResNet and EfficientNetV2-S (real loader vs batches in memory)
-#   3. selection benchmarks/bench_selection.py: one full-grid shard (shard 0 of 16, 200 injections per
+#   3. selection benchmarks/bench_selection.py: one full-grid shard (shard 0 of 32, 200 injections per
 #                cell) timed and extrapolated to the 61,600 injections of the full grid
 #   4. workflow  one `snakemake --profile lambda` training job (results/runs/tiny_paired/best.pt on
 #                config/test.yaml, with the jobs it needs) in a scratch copy of the workflow
@@ -76,7 +76,7 @@ if [ "$TINY" = 1 ]; then
 else
   ENGINE=(--batch 1024 --n-speed 8192 --n-compare 8)
   TRAIN=(--size 101 --n 16384 --micro-batch 512 --repeat 2 --workers 8)
-  SELECTION=(--n 200 --grid-shard 16)
+  SELECTION=(--n 200 --grid-shard 32)
 fi
 cd "$REPO" || exit 1
 
