@@ -15,8 +15,12 @@ The ratio real / in-memory is the goal figure (>= 0.9: the loader is never the
 bottleneck). Each epoch is timed after a warm-up epoch; the best of --repeat.
 
     python benchmarks/bench_train.py                      # CPU, bottlenecked ResNet, 64x64
-    python benchmarks/bench_train.py --device cuda --size 101 --amp bf16 --num-workers 8 \
+    python benchmarks/bench_train.py --device cuda --size 101 --amp bf16 --channels-last 1 --workers 8 \
         --micro-batch 512 --models bottlenecked_resnet efficientnet_v2_s --n 16384
+
+--workers is --num-workers; --model is --models; --channels-last 1 (the default, as in training)
+runs the convolutions channels-last, 0 in torch's default layout. --result adds one
+machine-readable line per model and figure, `RESULT train_<model>_<figure> <value> <unit>`.
 """
 
 from __future__ import annotations
@@ -53,11 +57,14 @@ def write_folder(folder: Path, n: int, size: int, seed: int = 0) -> None:
 
 
 def bench(model: str, folder: Path, args: argparse.Namespace) -> dict:
+    """Images per second of one model: loader only, real loader, in memory (best of args.repeat epochs)."""
     settings = {"epochs": 10, "batch_size": args.micro_batch, "micro_batch": args.micro_batch, "device": args.device,
                 "amp": args.amp, "threads": args.threads, "num_workers": args.num_workers,
+                "channels_last": bool(args.channels_last),
                 "hard_negatives": {"ratio": args.hard_negatives}, "core_dropout": {"schedule": [{"radius": 5, "p": 0.5}]}}
     validate(settings, str(SCHEMA))
-    run = {"name": "bench", "model": model, "width": 27, "pretrained": None, "seed": 0, "clip": 10.0, "train": settings}
+    run = {"name": "bench", "dataset": "bench", "pairing": "paired", "preprocessing": "bench", "model": model, "width": 27,
+           "pretrained": None, "seed": 0, "clip": 10.0, "train": settings}
     trainer = Trainer(run, RunData(folder, folder), folder / "out", log=lambda *a: None)
     loader, plan = trainer.loader(1)
     n_img = sum(len(mb.indices) for mb in plan)
@@ -91,29 +98,38 @@ def bench(model: str, folder: Path, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="+", default=["bottlenecked_resnet"])
+    ap.add_argument("--models", "--model", nargs="+", default=["bottlenecked_resnet"])
     ap.add_argument("--n", type=int, default=2048, help="training images per epoch")
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--micro-batch", type=int, default=64)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--amp", default="bf16", choices=["bf16", "fp16", "off"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--num-workers", type=int, default=0)
+    ap.add_argument("--num-workers", "--workers", type=int, default=0, help="DataLoader worker processes")
+    ap.add_argument("--channels-last", type=int, choices=(0, 1), default=1, help="channels-last convolutions (1, as in training)")
     ap.add_argument("--hard-negatives", type=float, default=0.3, help="hard negatives per positive")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--result", action="store_true", help="also print `RESULT name value unit` lines")
     args = ap.parse_args()
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_folder(folder, args.n, args.size)
         print(f"{args.n} training images of 3x{args.size}x{args.size}, micro-batch {args.micro_batch}, "
               f"{args.num_workers} loader workers, {args.threads} threads, hard negatives {args.hard_negatives}/positive, "
-              "core dropout r5 p0.5, flips")
+              f"core dropout r5 p0.5, flips, channels-last {'on' if args.channels_last else 'off'}")
         print(f"{'model':22s} {'device':8s} {'amp':5s} {'loader only':>12s} {'real loader':>12s} {'in memory':>12s} {'ratio':>6s}")
         for model in args.models:
             r = bench(model, folder, args)
+            results.append(r)
             print(f"{r['model']:22s} {r['device']:8s} {r['amp']:5s} {r['loader_only']:12,.0f} {r['real_loader']:12,.0f} "
                   f"{r['in_memory']:12,.0f} {r['real_loader'] / r['in_memory']:6.3f}")
         print("images per second; ratio = real loader / in memory (goal >= 0.9)")
+    if args.result:
+        for r in results:
+            for key in ("loader_only", "real_loader", "in_memory"):
+                print(f"RESULT train_{r['model']}_{key} {r[key]:.6g} img/s")
+            print(f"RESULT train_{r['model']}_ratio {r['real_loader'] / r['in_memory']:.6g} x")
 
 
 if __name__ == "__main__":
