@@ -17,7 +17,7 @@ setup: $(STAMP) profiles
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[test]' 2>&1 | { grep -v "is ignored" || true; }
-	$(BIN)/python -c "import stronglens, torch, snakemake, lenstronomy" 
+	$(BIN)/python -c "import stronglens, torch, snakemake, lenstronomy, caustics, tqdm" 
 	touch $(STAMP)
 
 # Link profiles/* into the user's Snakemake config dir so `--profile lambda`
