@@ -47,3 +47,12 @@ def test_chunked_covers_the_range_once():
     assert [(r.start, r.stop) for r in parts] == [(5, 15), (15, 25), (25, 27)]
     with pytest.raises(ValueError, match="chunk size 0"):
         chunked(range(3), 0)
+
+
+def test_map_chunks_runs_every_chunk_in_order_and_counts_rows(monkeypatch):
+    from stronglens.core.progress import map_chunks
+
+    monkeypatch.setenv(ENV_SECONDS, "0")
+    seen = []
+    out = map_chunks(range(3, 28), 10, lambda r: seen.append((r.start, r.stop)) or len(r), desc="sim", unit="pair")
+    assert out == [10, 10, 5] and seen == [(3, 13), (13, 23), (23, 28)]

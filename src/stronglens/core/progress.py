@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import IO, TypeVar
 
 from tqdm import tqdm
@@ -69,3 +69,13 @@ def chunked(rows: range, size: int) -> list[range]:
     if size < 1:
         raise ValueError(f"chunk size {size} must be >= 1")
     return [range(start, min(start + size, rows.stop)) for start in range(rows.start, rows.stop, size)]
+
+
+def map_chunks(rows: range, size: int, work: Callable[[range], T], *, desc: str, unit: str) -> list[T]:
+    """`work(chunk)` for every `chunked(rows, size)` in order, with a progress bar counting rows in `unit`."""
+    results = []
+    with progress(total=len(rows), desc=desc, unit=unit) as bar:
+        for chunk in chunked(rows, size):
+            results.append(work(chunk))
+            bar.update(len(chunk))
+    return results

@@ -13,7 +13,7 @@ import pandas as pd
 
 from stronglens.config.settings import as_dict
 from stronglens.config.stage_cli import read_settings, shard_stage_parser
-from stronglens.core.progress import chunked, progress
+from stronglens.core.progress import map_chunks
 from stronglens.core.provenance import provenance
 from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
@@ -31,12 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = read_settings(ap, SkySettings, args.config, "--config")
     t0 = time.perf_counter()
     library = load_library(args.library)
-    parts = []
-    with progress(total=args.rows[1] - args.rows[0], desc=f"{args.dataset} rows {args.rows[0]}-{args.rows[1]}",
-                  unit="stamp") as bar:
-        for rows in chunked(range(*args.rows), CHUNK):
-            parts.append(simulate_sky_rows(cfg, args.dataset, rows, args.seed, library))
-            bar.update(len(rows))
+    parts = map_chunks(range(*args.rows), CHUNK, lambda rows: simulate_sky_rows(cfg, args.dataset, rows, args.seed, library),
+                       desc=f"{args.dataset} rows {args.rows[0]}-{args.rows[1]}", unit="stamp")
     df = pd.concat(parts, ignore_index=True)
     meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": as_dict(cfg)}, args.code_hash)
     write_parquet(df, args.out, meta)

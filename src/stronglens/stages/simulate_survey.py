@@ -13,7 +13,7 @@ import pandas as pd
 
 from stronglens.config.settings import as_dict
 from stronglens.config.stage_cli import read_settings, shard_stage_parser
-from stronglens.core.progress import chunked, progress
+from stronglens.core.progress import map_chunks
 from stronglens.core.provenance import provenance
 from stronglens.sources.library import load_library
 from stronglens.storage.artifacts import write_parquet
@@ -33,12 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     if cfg.source_model == "real_galaxy" and not args.library:
         ap.error("--config: source_model real_galaxy needs --library (the source library)")
     library = load_library(args.library) if args.library else None
-    parts = []
-    with progress(total=args.rows[1] - args.rows[0], desc=f"{args.dataset} rows {args.rows[0]}-{args.rows[1]}",
-                  unit="pair") as bar:
-        for rows in chunked(range(*args.rows), CHUNK):
-            parts.append(simulate_rows(cfg, args.dataset, rows, args.seed, library))
-            bar.update(len(rows))
+    parts = map_chunks(range(*args.rows), CHUNK, lambda rows: simulate_rows(cfg, args.dataset, rows, args.seed, library),
+                       desc=f"{args.dataset} rows {args.rows[0]}-{args.rows[1]}", unit="pair")
     df = pd.concat(parts, ignore_index=True)
     meta = provenance({"dataset": args.dataset, "seed": args.seed, "rows": args.rows, "block": as_dict(cfg)}, args.code_hash)
     write_parquet(df, args.out, meta)
