@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from stronglens.physics.pixels import annulus_mask, central_square, radius_map_pix
+from stronglens.data.medians import annulus_median_mad, ring_image, ring_medians
+from stronglens.physics.pixels import central_square
 
 if TYPE_CHECKING:
     from stronglens.data.settings import PreprocessSettings
@@ -26,36 +27,12 @@ class PreprocessError(ValueError):
 
 def annulus_stats(x: torch.Tensor, annulus: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """Median and MAD (B, C) of pixels with inner <= r < outer (pixels)."""
-    pix = x[..., annulus_mask(x.shape[-1], annulus, device=x.device)]  # (B, C, N)
-    med = true_median(pix)
-    mad = true_median((pix - med[..., None]).abs())
-    return med, mad
-
-
-def true_median(x: torch.Tensor) -> torch.Tensor:
-    """Median over the last axis, averaging the two middle values of an even count.
-
-    (torch.median returns the lower middle value, which leaves a data-dependent
-    offset in a "median-subtracted" ring.)
-    """
-    return torch.quantile(x, 0.5, dim=-1)
-
-
-def _integer_radius(npix: int, device=None) -> torch.Tensor:
-    return radius_map_pix(npix, device=device).round().long()
-
-
-def ring_medians(x: torch.Tensor, r_max: int | None = None) -> torch.Tensor:
-    """(B, C, R) azimuthal medians of (B, C, H, W) images for integer radii 0..R-1 (R = r_max + 1)."""
-    r = _integer_radius(x.shape[-1], x.device)
-    r_max = int(r.max()) if r_max is None else r_max
-    return torch.stack([true_median(x[..., r == k]) for k in range(r_max + 1)], dim=-1)
+    return annulus_median_mad(x, annulus)
 
 
 def radial_median_profile(x: torch.Tensor) -> torch.Tensor:
     """Image (B, C, H, W) of the azimuthal median at each pixel's integer radius."""
-    r = _integer_radius(x.shape[-1], x.device)
-    return ring_medians(x)[..., r]
+    return ring_image(ring_medians(x), x.shape[-1])
 
 
 def preprocess_with(x: torch.Tensor, pp: PreprocessSettings, labels: list[str] | None = None) -> torch.Tensor:
@@ -69,7 +46,7 @@ def preprocess(x: torch.Tensor, mode: str, annulus: tuple[float, float], clip: f
     y = robust_normalise(x, annulus, labels)
     check_mode(mode)
     if mode == "residual_radial_profile":
-        y = y - radial_median_profile(y)
+        y -= radial_median_profile(y)
     return stretch_and_clip(y, stretch, clip)
 
 
@@ -84,11 +61,10 @@ def preprocess_and_rings(x: torch.Tensor, pp: PreprocessSettings,
     """
     y = robust_normalise(x, annulus=pp.annulus, labels=labels)
     check_mode(pp.mode)
-    r = _integer_radius(x.shape[-1], x.device)
     r_max = x.shape[-1] // 2
     if pp.mode == "residual_radial_profile":
         full = ring_medians(y)
-        y = y - full[..., r]
+        y -= ring_image(full, x.shape[-1])
         rings = full[..., : r_max + 1]
     else:
         rings = ring_medians(y, r_max)
@@ -104,14 +80,23 @@ def check_mode(mode: str) -> None:
 
 
 def robust_normalise(x: torch.Tensor, annulus: tuple[float, float], labels: list[str] | None = None) -> torch.Tensor:
-    """(x - annulus median) / annulus MAD per image and band; PreprocessError naming the image if a MAD is 0."""
+    """(x - annulus median) / annulus MAD per image and band.
+
+    PreprocessError naming the image and band if a pixel is NaN/Inf or a MAD is 0.
+    """
+    finite = torch.isfinite(x).flatten(2).all(-1)
+    if not bool(finite.all()):
+        b, c = (int(v) for v in (~finite).nonzero()[0])
+        name = labels[b] if labels else f"image {b}"
+        raise PreprocessError(f"{name}: band {c} has {int((~torch.isfinite(x[b, c])).sum())} NaN/Inf pixels")
     med, mad = annulus_stats(x, annulus)
     flat = mad <= 0
     if bool(flat.any()):
         b, c = (int(v) for v in flat.nonzero()[0])
         name = labels[b] if labels else f"image {b}"
         raise PreprocessError(f"{name}: band {c} has MAD = 0 in annulus {list(annulus)} px (flat or empty sky)")
-    return (x - med[..., None, None]) / mad[..., None, None]
+    y = x - med[..., None, None]
+    return y.div_(mad[..., None, None])
 
 
 def stretch_and_clip(y: torch.Tensor, stretch: str, clip: float | None) -> torch.Tensor:
