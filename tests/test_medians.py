@@ -92,3 +92,13 @@ def test_preprocess_equals_the_quantile_implementation(mode, stretch):
         got = preprocess(x, mode, (npix * 0.3, npix * 0.5), 10.0, stretch)
         want = quantile_preprocess(x, mode, (npix * 0.3, npix * 0.5), 10.0, stretch)
         assert torch.allclose(got, want, rtol=0, atol=8 * torch.finfo(dtype).eps * 10), (npix, dtype)
+
+
+def test_a_nan_or_inf_pixel_is_named_not_propagated():
+    from stronglens.data.normalise import PreprocessError
+
+    x = images(64, torch.float32, ties=False)
+    x[3, 1, 5, 7] = float("nan")
+    x[3, 1, 6, 7] = float("inf")
+    with pytest.raises(PreprocessError, match=r"cutout-3: band 1 has 2 NaN/Inf pixels"):
+        preprocess(x, "raw_robust", (20, 32), 10.0, "none", labels=[f"cutout-{i}" for i in range(len(x))])

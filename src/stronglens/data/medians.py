@@ -171,5 +171,11 @@ def ring_medians(x: torch.Tensor, r_max: int | None = None) -> torch.Tensor:
 def ring_image(rings: torch.Tensor, npix: int) -> torch.Tensor:
     """(B, C, npix, npix) image holding each pixel's ring value from (B, C, R) `rings` (R covering every radius)."""
     b, c, n_rings = rings.shape
-    cols = integer_radius(npix, rings.device).flatten()
+    cols = ring_columns(npix, str(rings.device))
     return take_columns(rings.reshape(b * c, n_rings), cols).reshape(b, c, npix, npix)
+
+
+@lru_cache(maxsize=32)
+def ring_columns(npix: int, device: str) -> torch.Tensor:
+    """(npix * npix,) long: the ring (integer radius) of every pixel, row-major."""
+    return integer_radius(npix).flatten().to(device)

@@ -84,8 +84,9 @@ def robust_normalise(x: torch.Tensor, annulus: tuple[float, float], labels: list
 
     PreprocessError naming the image and band if a pixel is NaN/Inf or a MAD is 0.
     """
-    finite = torch.isfinite(x).flatten(2).all(-1)
-    if not bool(finite.all()):
+    finite = torch.isfinite(x.sum((-2, -1)))  # one fast reduction; NaN/Inf (and, rarely, overflow) show here
+    if not bool(finite.all()) and not bool(torch.isfinite(x).all()):
+        finite = torch.isfinite(x).flatten(2).all(-1)
         b, c = (int(v) for v in (~finite).nonzero()[0])
         name = labels[b] if labels else f"image {b}"
         raise PreprocessError(f"{name}: band {c} has {int((~torch.isfinite(x[b, c])).sum())} NaN/Inf pixels")
@@ -100,10 +101,10 @@ def robust_normalise(x: torch.Tensor, annulus: tuple[float, float], labels: list
 
 
 def stretch_and_clip(y: torch.Tensor, stretch: str, clip: float | None) -> torch.Tensor:
-    """The optional asinh stretch, then the clip to [-clip, clip] (None = off)."""
+    """The optional asinh stretch, then the clip to [-clip, clip] (None = off); `y` is overwritten."""
     if stretch == "asinh":
-        y = torch.asinh(y)
-    return y if clip is None else y.clamp(-clip, clip)
+        y = torch.asinh_(y)
+    return y if clip is None else y.clamp_(-clip, clip)
 
 
 def saturated_core_fraction(y: torch.Tensor, clip: float | None, core: int = 10) -> float:
