@@ -20,6 +20,7 @@ over SLURM shards. Everything is also written as JSON (--out).
 
     python benchmarks/bench_scale.py [--sizes 2000 8000 32000] [--stamps 64 101] [--shard-size 2000]
         [--workdir DIR] [--out scale.json] [--cores 2]
+    python benchmarks/bench_scale.py --collect --workdir DIR   # the figures of an earlier or interrupted run
 
 Needs 20-30 GB of disk at the default sizes (101x101 pairs are ~245 kB each, and
 are held three times: shards, paired and unpaired arrays); --sizes 200 400 800
@@ -196,10 +197,7 @@ def run_stamp(stamp: int, sizes: list[int], shard_size: int, work: Path, cores: 
     cfg = base_config(stamp, n0, [], shard_size, user)
     sim_config.write_text(yaml.safe_dump({**cfg, "runs": {}, "selection": {"runs": []}}))
     wall = snakemake(wd, sim_config, cores, "results/data/base/summary.json")
-    sim = read_benchmarks(wd / "results", "simulate_survey", "base")
-    simulation = {"stamp": stamp, "n_pairs": n0, "jobs": int(len(sim)), "job_seconds": float(sim["s"].sum()),
-                  "pairs_per_job_second": n0 / float(sim["s"].sum()), "peak_rss_mb": float(sim["max_rss"].max()),
-                  "wall_s": wall}
+    simulation = simulation_record(wd, stamp, n0, wall)
     base = sorted((wd / "results" / "data" / "base" / "pairs").glob("part-*.parquet"))
     for n in sizes:
         replicate(base, n, user / f"n{n}")
@@ -216,6 +214,28 @@ def run_stamp(stamp: int, sizes: list[int], shard_size: int, work: Path, cores: 
         rows += stage
         print(f"stamp {stamp}, {n} pairs: {wall:.0f} s of jobs", flush=True)
     return rows, simulation
+
+
+def simulation_record(wd: Path, stamp: int, n0: int, wall: float | None) -> dict:
+    """The simulate_survey jobs of the base survey: jobs, job seconds, pairs per job second, peak RSS."""
+    sim = read_benchmarks(wd / "results", "simulate_survey", "base")
+    if not len(sim):
+        return {}
+    return {"stamp": stamp, "n_pairs": n0, "jobs": int(len(sim)), "job_seconds": float(sim["s"].sum()),
+            "pairs_per_job_second": n0 / float(sim["s"].sum()), "peak_rss_mb": float(sim["max_rss"].max()),
+            "wall_s": wall}
+
+
+def collect_stamp(stamp: int, sizes: list[int], work: Path) -> tuple[list[dict], dict]:
+    """`--collect`: the figures of an earlier (possibly interrupted) run in `work`, from its benchmark files,
+    for the sizes whose every stage finished."""
+    wd = work / f"stamp{stamp}"
+    rows = []
+    for n in sizes:
+        stage = stage_rows(wd / "results", n, stamp)
+        if {r["stage"] for r in stage} == set(STAGES):
+            rows += [{**r, "stage_wall_all_s": float("nan")} for r in stage]
+    return rows, simulation_record(wd, stamp, min(sizes), None)
 
 
 def markdown(df: pd.DataFrame, floats: str = "{:.3g}") -> str:
@@ -235,15 +255,20 @@ def main() -> None:
     ap.add_argument("--node-cores", type=int, default=72, help="CPU cores of one node for the extrapolation (GH200: 72)")
     ap.add_argument("--workdir", default=None, help="keep the scratch folders here (default: a temporary folder, removed)")
     ap.add_argument("--out", default=None, help="write every figure as JSON here")
+    ap.add_argument("--collect", action="store_true",
+                    help="run nothing: print the figures of an earlier run kept in --workdir (the sizes it finished)")
     args = ap.parse_args()
+    if args.collect and not args.workdir:
+        ap.error("--collect reads an earlier run: give its --workdir")
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="bench_scale_"))
     sizes = sorted(args.sizes)
     rows, sims = [], []
     try:
         for stamp in args.stamps:
-            r, s = run_stamp(stamp, sizes, args.shard_size, work, args.cores)
+            r, s = (collect_stamp(stamp, sizes, work) if args.collect
+                    else run_stamp(stamp, sizes, args.shard_size, work, args.cores))
             rows += r
-            sims.append(s)
+            sims += [s] if s else []
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -254,7 +279,8 @@ def main() -> None:
     print("per stage and size (job_seconds: summed over the stage's jobs):\n"
           + markdown(table.drop(columns=["stage_wall_all_s"])) + "\n")
     print("growth (time ~ n^b over the sizes; RSS ratio of the two largest sizes):\n" + markdown(fits) + "\n")
-    extra = {stamp: extrapolate(fits, stamp, args.shard_size, args.node_cores) for stamp in args.stamps}
+    measured = sorted(set(fits["stamp"])) if len(fits) else []
+    extra = {stamp: extrapolate(fits, stamp, args.shard_size, args.node_cores) for stamp in measured}
     for stamp, df in extra.items():
         print(f"extrapolated to the seeds' sizes at {stamp}x{stamp} (linear per-pair cost of the largest size):\n"
               + markdown(df) + "\n")
