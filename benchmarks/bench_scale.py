@@ -165,11 +165,12 @@ def growth(table: pd.DataFrame) -> pd.DataFrame:
         kind = "constant" if b < 0.25 else "sub-linear" if b < 0.85 else "linear" if b < 1.15 else "worse than linear"
         out.append({"stamp": stamp, "stage": stage, "startup_s": float(a), "seconds_per_1k_pairs": float(c) * 1000,
                     "exponent_last_two": b, "growth": kind, "rss_ratio_last_two": float(big["peak_rss_mb"] / prev["peak_rss_mb"]),
-                    "peak_rss_mb": float(big["peak_rss_mb"]), "mb_written_per_1k_pairs": float(big["written_mb"] / big["n_pairs"]) * 1000})
+                    "peak_rss_mb": float(big["peak_rss_mb"]), "mb_written_per_1k_pairs": float(big["written_mb"] / big["n_pairs"]) * 1000,
+                    "jobs_largest": int(big["jobs"]), "job_seconds_largest": float(big["job_seconds"])})
     return pd.DataFrame(out)
 
 
-SHARDED = ("ingest", "preprocess")  # one job per input file (and split arrays per pairing) today
+SHARDED = ("ingest",)  # one job per input file; every other data stage runs as many jobs at any n (preprocess: one per pairing)
 
 
 def extrapolate(fits: pd.DataFrame, stamp: int, shard_size: int, node_cores: int) -> pd.DataFrame:
@@ -178,8 +179,9 @@ def extrapolate(fits: pd.DataFrame, stamp: int, shard_size: int, node_cores: int
     rows = []
     for label, n in SEEDS_SIZES.items():
         for _, f in fits[(fits["stamp"] == stamp) & fits["stage"].isin(DATA_STAGES)].iterrows():
-            seconds = max(f["startup_s"], 0.0) + f["seconds_per_1k_pairs"] * n / 1000
-            jobs = math.ceil(n / shard_size) if f["stage"] in SHARDED else 1
+            # A stage that does not grow (data gates: a capped sample) costs what it cost at the largest size.
+            seconds = max(f["startup_s"] + f["seconds_per_1k_pairs"] * n / 1000, f["job_seconds_largest"])
+            jobs = math.ceil(n / shard_size) if f["stage"] in SHARDED else f["jobs_largest"]
             rows.append({"dataset": label, "n": n, "stage": f["stage"], "job_hours": seconds / 3600,
                          "hours_2_cores": seconds / min(2, jobs) / 3600,
                          f"hours_{node_cores}_cores": seconds / min(node_cores, jobs) / 3600,
