@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from bench_preprocess import manifest_settings, synthetic_block
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -104,7 +105,7 @@ def prepare(folder: Path, n_pairs: int, stamp: int, mode: str, seed: int) -> dic
         path = folder / f"part-{part}.parquet"
         if not path.exists():
             write_parquet(simulate_shard(block, "bench", part, seed=seed), path)
-        shards.append((str(path), __import__("pandas").read_parquet(path)))
+        shards.append((str(path), pd.read_parquet(path)))
     paired, unpaired = build_manifests(shards, manifest_settings(block), seed=seed)
     pp = PreprocessSettings(mode=mode, annulus=(20, 32), clip=10.0, stretch="none")
     folders = {}

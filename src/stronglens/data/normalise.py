@@ -84,20 +84,31 @@ def robust_normalise(x: torch.Tensor, annulus: tuple[float, float], labels: list
 
     PreprocessError naming the image and band if a pixel is NaN/Inf or a MAD is 0.
     """
-    finite = torch.isfinite(x.sum((-2, -1)))  # one fast reduction; NaN/Inf (and, rarely, overflow) show here
-    if not bool(finite.all()) and not bool(torch.isfinite(x).all()):
-        finite = torch.isfinite(x).flatten(2).all(-1)
-        b, c = (int(v) for v in (~finite).nonzero()[0])
-        name = labels[b] if labels else f"image {b}"
-        raise PreprocessError(f"{name}: band {c} has {int((~torch.isfinite(x[b, c])).sum())} NaN/Inf pixels")
+    if not bool(torch.isfinite(x.sum((-2, -1))).all()):  # one fast reduction shows NaN/Inf (or, rarely, overflow)
+        bad = ~torch.isfinite(x).flatten(2).all(-1)
+        if bool(bad.any()):
+            b, c = first_true(bad)
+            raise PreprocessError(f"{image_name(labels, b)}: band {c} has {int((~torch.isfinite(x[b, c])).sum())} "
+                                  "NaN/Inf pixels")
     med, mad = annulus_stats(x, annulus)
     flat = mad <= 0
     if bool(flat.any()):
-        b, c = (int(v) for v in flat.nonzero()[0])
-        name = labels[b] if labels else f"image {b}"
-        raise PreprocessError(f"{name}: band {c} has MAD = 0 in annulus {list(annulus)} px (flat or empty sky)")
+        b, c = first_true(flat)
+        raise PreprocessError(f"{image_name(labels, b)}: band {c} has MAD = 0 in annulus {list(annulus)} px "
+                              "(flat or empty sky)")
     y = x - med[..., None, None]
     return y.div_(mad[..., None, None])
+
+
+def first_true(mask: torch.Tensor) -> tuple[int, int]:
+    """(image, band) of the first True of a (B, C) mask."""
+    b, c = (int(v) for v in mask.nonzero()[0])
+    return b, c
+
+
+def image_name(labels: list[str] | None, b: int) -> str:
+    """How errors name image `b` of a batch: its label (the user's file, row and field) or its index."""
+    return labels[b] if labels else f"image {b}"
 
 
 def stretch_and_clip(y: torch.Tensor, stretch: str, clip: float | None) -> torch.Tensor:
