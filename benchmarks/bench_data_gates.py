@@ -11,7 +11,7 @@ gates and every theta_E bin) twice, timed:
 * current: `stronglens.gates.model_free.data_gates`.
 
 Prints each gate's AUROC from both beside the CV noise (the spread of its
-fold AUROCs), both wall times and their ratio.
+fold AUROCs), and both wall and CPU times (interleaved per pairing) with their ratios.
 
     python benchmarks/bench_data_gates.py [--n-pairs 2000] [--mode residual_radial_profile] [--cache DIR]
 """
@@ -141,13 +141,17 @@ def main() -> None:
         folders = prepare(folder, args.n_pairs, args.stamp, args.mode, args.seed)
         print(f"inputs: {args.n_pairs} pairs, {args.stamp}x{args.stamp}, {args.mode} ({time.perf_counter() - t0:.0f} s to make)")
         inputs = {p: load(f, list(SPLITS), cfg.max_samples, args.seed) for p, f in folders.items()}
-        results, seconds = {}, {}
-        for name in ("baseline", "current"):
-            t0 = time.perf_counter()
-            results[name] = {p: (baseline_gates(x, index, cfg, args.seed, profile) if name == "baseline"
-                                 else current_gates(x, index, cfg, thresholds, args.seed, profile))
-                             for p, (x, index, profile) in inputs.items()}
-            seconds[name] = time.perf_counter() - t0
+        # Interleaved per pairing, so that a change in machine load falls on both; CPU seconds (all threads)
+        # beside wall seconds, as they move less with load.
+        results = {"baseline": {}, "current": {}}
+        seconds = {(n, kind): 0.0 for n in results for kind in ("wall", "cpu")}
+        for pairing, (x, index, profile) in inputs.items():
+            for name in results:
+                t0, c0 = time.perf_counter(), time.process_time()
+                results[name][pairing] = (baseline_gates(x, index, cfg, args.seed, profile) if name == "baseline"
+                                          else current_gates(x, index, cfg, thresholds, args.seed, profile))
+                seconds[name, "wall"] += time.perf_counter() - t0
+                seconds[name, "cpu"] += time.process_time() - c0
     print(f"{'pairing':<9}{'gate':<34}{'baseline':>9}{'current':>9}{'diff':>8}{'fold sd':>9}")
     worst = 0.0
     for pairing in folders:
@@ -163,8 +167,9 @@ def main() -> None:
             print(f"{pairing:<9}{key:<34}{b['auc'] if b else float('nan'):>9.4f}{c['auc'] if c else float('nan'):>9.4f}"
                   f"{diff:>8.4f}{sd:>9.4f}")
     print(f"largest |current - baseline| in fold-AUROC standard deviations: {worst:.2f}")
-    print(f"baseline {seconds['baseline']:.1f} s   current {seconds['current']:.1f} s   "
-          f"speed-up {seconds['baseline'] / seconds['current']:.1f}x")
+    for kind in ("wall", "cpu"):
+        base, cur = seconds["baseline", kind], seconds["current", kind]
+        print(f"{kind} seconds: baseline {base:.1f}   current {cur:.1f}   speed-up {base / cur:.2f}x")
 
 
 if __name__ == "__main__":
