@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     shape = (3, args.stamp_size, args.stamp_size)
     single = "image_npz" in set(manifest["image_column"])  # unpaired source: single-image checks
     check = check_images if single else check_pairs
-    reports = [check(blobs, shape, args.max_abs) for blobs in shard_blobs(picks, single)]
+    reports = []
+    for blobs in shard_blobs(picks, single):
+        reports.append(check(blobs, shape, args.max_abs))
+        del blobs  # before the next shard is read: one shard's blobs in memory, not two
     report = merge_reports(reports, shape, single)
     report["coverage"] = coverage(report["n_checked"], n_total)
     what = "images" if single else "pairs"
