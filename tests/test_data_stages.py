@@ -322,3 +322,20 @@ def test_cutout_catalog_errors_name_row_and_field(tmp_path):
     np.savez(tmp_path / "nokey.npz", image=np.ones((64, 64, 3), dtype=np.float32))
     with pytest.raises(IngestError, match=r"has no key 'cutout'"):
         load_cutout(tmp_path / "nokey.npz", 64, "cat row 6")
+
+
+def test_the_check_splits_stage_reads_only_what_it_checks_and_still_catches_a_leak(shard_file, tmp_path):
+    from stronglens.stages import check_splits as stage
+
+    path, _ = shard_file
+    paired, _ = manifests_of(path)
+    leaked = paired.copy()
+    leaked.loc[leaked.index[0], "split"] = "test" if leaked["split"].iloc[0] != "test" else "train"
+    for name, m in (("clean", paired), ("leaked", leaked)):
+        write_parquet(m, tmp_path / f"{name}.parquet")
+    read = stage.read_split_columns(str(tmp_path / "clean.parquet"))
+    assert set(read.columns) <= set(stage.COLUMNS) and "image_column" not in read.columns
+    assert stage.check_splits({"m": read}) == check_splits({"m": paired})
+    stage.main(["--out", str(tmp_path / "ok.json"), str(tmp_path / "clean.parquet")])
+    with pytest.raises(SystemExit):
+        stage.main(["--out", str(tmp_path / "bad.json"), str(tmp_path / "leaked.parquet")])
