@@ -339,3 +339,25 @@ def test_the_check_splits_stage_reads_only_what_it_checks_and_still_catches_a_le
     stage.main(["--out", str(tmp_path / "ok.json"), str(tmp_path / "clean.parquet")])
     with pytest.raises(SystemExit):
         stage.main(["--out", str(tmp_path / "bad.json"), str(tmp_path / "leaked.parquet")])
+
+
+def test_the_data_gates_stage_loads_the_same_sample_from_fewer_columns(shard_file, tmp_path):
+    from stronglens.stages.data_gates import GATE_COLUMNS, load
+
+    path, _ = shard_file
+    paired, _ = manifests_of(path)
+    pp = PreprocessSettings(mode="raw_robust", annulus=(20, 32), clip=10.0, stretch="none")
+    outs = {s: (tmp_path / f"{s}.npy", tmp_path / f"{s}.index.parquet") for s in ("train", "val", "test")}
+    preprocess_manifest(paired, pp, outs, (3, 64, 64), {})
+    x, index, profile = load(tmp_path, ["train", "val", "test"], max_samples=40, seed=3)
+    assert list(index.columns) == list(GATE_COLUMNS) and profile is None
+    from stronglens.gates.model_free import host_subsample
+
+    full = pd.concat([pd.read_parquet(outs[s][1]).assign(_s=s, _p=lambda d: np.arange(len(d))) for s in outs],
+                     ignore_index=True)
+    picked = full.iloc[host_subsample(full["host_id"].to_numpy(), 40, 3)]
+    assert len(picked) < len(full) and list(GATE_COLUMNS) != list(full.columns)
+    for col in GATE_COLUMNS:
+        assert picked[col].reset_index(drop=True).equals(index[col])
+    want = np.stack([np.load(outs[s][0])[p] for s, p in zip(picked["_s"], picked["_p"])])
+    assert np.array_equal(x, want)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from stronglens.config.settings import SettingsError, as_dict
 from stronglens.config.stage_cli import read_settings, stage_parser
@@ -20,6 +21,7 @@ from stronglens.gates.model_free import data_gates, host_subsample
 from stronglens.gates.settings import DataGateSettings, parse_thresholds
 from stronglens.gates.verdict import DATA_GATES
 from stronglens.storage.artifacts import write_json
+from stronglens.storage.split_store import open_for_sparse_reads
 
 
 def load(folder: Path, splits: list[str], max_samples: int,
@@ -30,18 +32,28 @@ def load(folder: Path, splits: list[str], max_samples: int,
     The sample is chosen from the index first; only its rows are read from
     the memory-mapped split arrays.
     """
-    index = pd.concat([pd.read_parquet(folder / f"{s}.index.parquet").assign(_split=s, _pos=lambda d: np.arange(len(d)))
+    index = pd.concat([read_gate_columns(folder / f"{s}.index.parquet").assign(_split=s, _pos=lambda d: np.arange(len(d)))
                        for s in splits], ignore_index=True)
     keep = host_subsample(index["host_id"].to_numpy(), max_samples, seed)
     index = index.iloc[keep].reset_index(drop=True)
-    arrays = {s: np.load(folder / f"{s}.npy", mmap_mode="r") for s in splits}
+    arrays = {s: open_for_sparse_reads(folder / f"{s}.npy") for s in splits}
     x = np.stack([arrays[s][p] for s, p in zip(index["_split"], index["_pos"])]) if len(index) else np.empty((0,))
     profile_files = {s: folder / f"{s}.profile.npy" for s in splits}
     profile = None
     if all(f.is_file() for f in profile_files.values()):
-        rings = {s: np.load(f, mmap_mode="r") for s, f in profile_files.items()}
+        rings = {s: open_for_sparse_reads(f) for s, f in profile_files.items()}
         profile = np.stack([rings[s][p] for s, p in zip(index["_split"], index["_pos"])]) if len(index) else None
     return x, index.drop(columns=["_split", "_pos"]), profile
+
+
+# The index columns the gates read (stronglens.gates.model_free.data_gates).
+GATE_COLUMNS = ("host_id", "label", "theta_e_arcsec")
+
+
+def read_gate_columns(path: Path) -> pd.DataFrame:
+    """A split index's GATE_COLUMNS: the table held grows with the rows, not with every manifest column."""
+    have = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in GATE_COLUMNS if c in have])
 
 
 def main(argv: list[str] | None = None) -> None:

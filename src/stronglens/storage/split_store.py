@@ -126,6 +126,19 @@ def release_pages(arrays: dict[str, np.ndarray]) -> None:
             handle.madvise(mmap.MADV_DONTNEED)
 
 
+def open_for_sparse_reads(path: Path | str) -> np.ndarray:
+    """A split array memory-mapped for reading scattered rows (a gate sample): the kernel is told not to read
+    ahead (madvise RANDOM), so each row read brings that row's pages in, not the next 128 kB of the file.
+    Read ahead, a sparse sample's resident pages grew with the array it is drawn from, not with the sample."""
+    import mmap
+
+    arr = np.load(path, mmap_mode="r")
+    handle = getattr(arr, "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_RANDOM"):
+        handle.madvise(mmap.MADV_RANDOM)
+    return arr
+
+
 @contextmanager
 def atomic_split_arrays(outputs: dict[str, tuple], counts: dict, shape: tuple[int, ...]):
     """Temporary float32 .npy memmaps (counts[split],) + shape per split (`outputs[split][0]`), renamed onto
