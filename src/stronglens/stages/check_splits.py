@@ -9,9 +9,9 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
 
 from stronglens.data.integrity import SPATIAL_KEYS, check_splits, write_report_or_fail
+from stronglens.storage.artifacts import read_parquet_columns
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,9 +28,8 @@ COLUMNS = ("split", *SPATIAL_KEYS.values(), "ra", "dec", "shard", "row", "source
 
 
 def read_split_columns(path: str) -> pd.DataFrame:
-    """A manifest's `COLUMNS` (those it has): memory grows with its rows, not with every column it carries."""
-    have = set(pq.read_schema(path).names)
-    return pd.read_parquet(path, columns=[c for c in COLUMNS if c in have])
+    """A manifest's `COLUMNS` (those it has)."""
+    return read_parquet_columns(path, COLUMNS)
 
 
 if __name__ == "__main__":

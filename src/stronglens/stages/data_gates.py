@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from stronglens.config.settings import SettingsError, as_dict
 from stronglens.config.stage_cli import read_settings, stage_parser
@@ -20,7 +19,7 @@ from stronglens.core.provenance import provenance
 from stronglens.gates.model_free import data_gates, host_subsample
 from stronglens.gates.settings import DataGateSettings, parse_thresholds
 from stronglens.gates.verdict import DATA_GATES
-from stronglens.storage.artifacts import write_json
+from stronglens.storage.artifacts import read_parquet_columns, write_json
 from stronglens.storage.split_store import open_for_sparse_reads
 
 
@@ -51,9 +50,8 @@ GATE_COLUMNS = ("host_id", "label", "theta_e_arcsec")
 
 
 def read_gate_columns(path: Path) -> pd.DataFrame:
-    """A split index's GATE_COLUMNS: the table held grows with the rows, not with every manifest column."""
-    have = set(pq.read_schema(path).names)
-    return pd.read_parquet(path, columns=[c for c in GATE_COLUMNS if c in have])
+    """A split index's GATE_COLUMNS (those it has)."""
+    return read_parquet_columns(path, GATE_COLUMNS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -52,3 +52,10 @@ def read_parquet_metadata(path: str | Path) -> dict:
     """The b'stronglens' provenance record of a parquet file written by `write_parquet`."""
     meta = pq.read_schema(path).metadata or {}
     return json.loads(meta.get(b"stronglens", b"{}"))
+
+
+def read_parquet_columns(path: str | Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """The `wanted` columns a parquet file has (in that order; absent ones skipped): a stage that checks a few
+    columns holds memory in proportion to its rows, not to every column the table carries."""
+    have = set(pq.read_schema(path).names)
+    return pd.read_parquet(path, columns=[c for c in wanted if c in have])
